@@ -1,0 +1,25 @@
+export * as tf from '@tensorflow/tfjs-core';
+export {
+  availableBackends,
+  BACKEND_PREFERENCE,
+  type BackendInfo,
+  type BackendName,
+  backendInfo,
+  useBackend,
+} from './backend.js';
+export { applyClipJacobian, type ClipState, clipGradient, clipState } from './clip.js';
+export { dense } from './layers/dense.js';
+export type { Layer } from './layers/layer.js';
+export { relu } from './layers/relu.js';
+export { buildLayout, layoutDigest, type ParamLayout, type ParamSegment } from './layout.js';
+export { type Batch, type Model, type ModelPoint, type NamedLayer, sequential } from './model.js';
+export { type LogisticOptions, logisticRegression } from './models/logistic.js';
+export { type MlpOptions, mlp } from './models/mlp.js';
+export {
+  createModel,
+  listModels,
+  type ModelFactory,
+  type ModelOptions,
+  registerModel,
+} from './registry.js';
+export { deriveSeed, Rng } from './rng.js';

@@ -1,0 +1,48 @@
+import type { Model } from './model.js';
+import { logisticRegression } from './models/logistic.js';
+import { mlp } from './models/mlp.js';
+
+/** Options every model factory understands; factories ignore what they do not use. */
+export interface ModelOptions {
+  readonly inputShape?: readonly number[];
+  readonly classes?: number;
+  readonly hidden?: number;
+}
+
+export type ModelFactory = (options: ModelOptions) => Model;
+
+const factories = new Map<string, ModelFactory>();
+
+/** Makes a model available by name (to the CLI, to worker threads, to stores' manifests). */
+export function registerModel(name: string, factory: ModelFactory): void {
+  if (factories.has(name)) throw new Error(`A model named "${name}" is already registered.`);
+  factories.set(name, factory);
+}
+
+export function createModel(name: string, options: ModelOptions = {}): Model {
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new Error(
+      `Unknown model "${name}": registered models are ${[...factories.keys()].join(', ')}.`,
+    );
+  }
+  return factory(options);
+}
+
+export function listModels(): string[] {
+  return [...factories.keys()];
+}
+
+const size = (shape?: readonly number[]): number | undefined => shape?.reduce((a, b) => a * b, 1);
+
+registerModel('logistic', (o) =>
+  logisticRegression({ inputs: size(o.inputShape), classes: o.classes, inputShape: o.inputShape }),
+);
+registerModel('mlp', (o) =>
+  mlp({
+    inputs: size(o.inputShape),
+    hidden: o.hidden,
+    classes: o.classes,
+    inputShape: o.inputShape,
+  }),
+);
