@@ -1,0 +1,497 @@
+// The behaviour every ApproximatorStore adapter must have, as a test suite that adapter
+// packages run with their own test runner. The runner's describe/it/expect are passed in, so
+// @lethe/store does not depend on vitest at run time.
+
+import { FLOAT16_OVERFLOW, roundToFloat16, toFloat16Bits } from './float16.js';
+import type { ApproximatorStore, StoreDType, StoreIdentity } from './types.js';
+
+export interface ConformanceAssertion {
+  toBe(expected: unknown): void;
+  toEqual(expected: unknown): void;
+  toMatch(expected: RegExp): void;
+  toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): void;
+  toBeLessThanOrEqual(expected: number): void;
+}
+
+/** The subset of vitest's (or jest's) API the suite uses. */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  expect(actual: unknown, message?: string): ConformanceAssertion;
+}
+
+export interface ConformanceHarness {
+  /** A new, empty store with the identity the factory was given. */
+  readonly store: ApproximatorStore;
+  /**
+   * Opens the same storage again; the suite has closed the previous store first. Adapters that
+   * persist provide it, and the suite then checks that everything survives a reopen.
+   */
+  readonly reopen?: () => Promise<ApproximatorStore>;
+  /**
+   * Every byte the adapter keeps at rest (files, database pages). When provided, the suite
+   * checks that an erased row's little-endian encoding no longer appears anywhere.
+   */
+  readonly persistedBytes?: () => Promise<Uint8Array[]>;
+  /** Removes what the harness created (temporary directories, databases). */
+  readonly dispose?: () => Promise<void>;
+}
+
+export type ConformanceFactory = (identity: StoreIdentity) => Promise<ConformanceHarness>;
+
+export interface ConformanceOptions {
+  /** The dtypes to run the suite for; both by default. */
+  readonly dtypes?: readonly StoreDType[];
+}
+
+interface Context {
+  store: ApproximatorStore;
+  readonly harness: ConformanceHarness;
+  readonly identity: StoreIdentity;
+}
+
+/**
+ * Registers the conformance tests for one adapter, e.g.
+ * `describeStoreConformance('sqlite', async (identity) => ({ store: ... }), { describe, it, expect })`.
+ */
+export function describeStoreConformance(
+  name: string,
+  factory: ConformanceFactory,
+  api: ConformanceTestApi,
+  options: ConformanceOptions = {},
+): void {
+  const { describe, it, expect } = api;
+  for (const dtype of options.dtypes ?? ['float32', 'float16']) {
+    const run = (d: number, body: (ctx: Context) => Promise<void>) => async () => {
+      const identity: StoreIdentity = {
+        modelDigest: 'model-digest-1',
+        layoutDigest: 'layout-digest-1',
+        d,
+        dtype,
+        trajectoryDigest: 'trajectory-digest-1',
+      };
+      const harness = await factory(identity);
+      const ctx: Context = { store: harness.store, harness, identity };
+      try {
+        await body(ctx);
+      } finally {
+        await ctx.store.close();
+        await harness.dispose?.();
+      }
+    };
+    const rejects = async (promise: Promise<unknown>, ...patterns: RegExp[]) => {
+      let caught: unknown;
+      try {
+        await promise;
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, `expected a rejection matching ${patterns.join(', ')}`).toBeInstanceOf(Error);
+      for (const pattern of patterns) expect((caught as Error).message).toMatch(pattern);
+    };
+
+    describe(`${name} store conformance (${dtype})`, () => {
+      it(
+        'starts empty with the identity it was given',
+        run(3, async ({ store, identity }) => {
+          expect({ ...store.manifest }).toEqual({
+            ...identity,
+            rowCount: 0,
+            formatVersion: store.manifest.formatVersion,
+          });
+          expect(Number.isInteger(store.manifest.formatVersion)).toBe(true);
+          expect(await store.liveIds()).toEqual(new Int32Array(0));
+          expect(await store.has(0)).toBe(false);
+        }),
+      );
+
+      it(
+        'reads rows back in the order asked, whatever the write order',
+        run(4, async ({ store }) => {
+          await store.writeRows([5, 1, 9], rowsFor([5, 1, 9], 4));
+          await store.writeRows(new Int32Array([3]), rowsFor([3], 4));
+          expect(store.manifest.rowCount).toBe(4);
+          expect(await store.readRows([9, 3, 5, 1])).toEqual(rowsFor([9, 3, 5, 1], 4));
+          expect(await store.readRows(new Uint32Array([1]))).toEqual(rowsFor([1], 4));
+        }),
+      );
+
+      it(
+        'overwrites a live row without adding one',
+        run(3, async ({ store }) => {
+          await store.writeRows([1, 2], rowsFor([1, 2], 3));
+          const replacement = new Float32Array([0.5, -0.25, 8]);
+          await store.writeRows([2], replacement);
+          expect(store.manifest.rowCount).toBe(2);
+          expect(await store.readRows([2, 1])).toEqual(concat(replacement, rowsFor([1], 3)));
+        }),
+      );
+
+      it(
+        'lists live ids ascending and answers has()',
+        run(2, async ({ store }) => {
+          await store.writeRows([40, 3, 17], rowsFor([40, 3, 17], 2));
+          await store.writeRows([0], rowsFor([0], 2));
+          const ids = await store.liveIds();
+          expect(ids).toBeInstanceOf(Int32Array);
+          expect(Array.from(ids)).toEqual([0, 3, 17, 40]);
+          expect(await store.has(17)).toBe(true);
+          expect(await store.has(18)).toBe(false);
+        }),
+      );
+
+      it(
+        'reads a block of the sorted live rows as a strided [count, d] ndarray',
+        run(3, async ({ store }) => {
+          await store.writeRows([8, 2, 6, 4], rowsFor([8, 2, 6, 4], 3));
+          const block = await store.readBlock(1, 2); // live ids 2, 4, 6, 8: rows of 4 and 6
+          expect(block.shape).toEqual([2, 3]);
+          const expected = rowsFor([4, 6], 3);
+          for (let i = 0; i < 2; i++) {
+            for (let j = 0; j < 3; j++) expect(block.get(i, j)).toBe(expected[i * 3 + j]);
+          }
+          const column = block.pick(null, 2); // strided access: one parameter across rows
+          expect([column.get(0), column.get(1)]).toEqual([expected[2], expected[5]]);
+          expect((await store.readBlock(4, 0)).shape).toEqual([0, 3]);
+          const all = await store.readBlock(0, 4);
+          expect(Array.from(all.data)).toEqual(Array.from(rowsFor([2, 4, 6, 8], 3)));
+        }),
+      );
+
+      it(
+        'rejects block ranges outside the live rows',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 2));
+          await rejects(store.readBlock(2, 2), /readBlock/, /3 live rows/);
+          await rejects(store.readBlock(-1, 1), /start/);
+          await rejects(store.readBlock(0, 1.5), /count/);
+        }),
+      );
+
+      it(
+        'erases rows from reads, ids, blocks and rowCount',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2, 3, 4], rowsFor([1, 2, 3, 4], 2));
+          await store.erase([3, 1]);
+          expect(store.manifest.rowCount).toBe(2);
+          expect(Array.from(await store.liveIds())).toEqual([2, 4]);
+          expect(await store.has(3)).toBe(false);
+          expect(await store.readRows([4, 2])).toEqual(rowsFor([4, 2], 2));
+          expect(Array.from((await store.readBlock(0, 2)).data)).toEqual(
+            Array.from(rowsFor([2, 4], 2)),
+          );
+        }),
+      );
+
+      it(
+        'rejects erasing unknown or already erased ids and changes nothing',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 2));
+          await store.erase([2]);
+          const before = await snapshot(store);
+          await rejects(store.erase([1, 2]), /erase/, /id 2/, /already erased/);
+          await rejects(store.erase([3, 99]), /erase/, /id 99/, /not in the store/);
+          expect(await snapshot(store)).toEqual(before);
+        }),
+      );
+
+      it(
+        'rejects reading unknown or erased ids, naming the id',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2], rowsFor([1, 2], 2));
+          await store.erase([2]);
+          await rejects(store.readRows([1, 7]), /readRows/, /id 7/, /not in the store/);
+          await rejects(store.readRows([2]), /readRows/, /id 2/, /erased/);
+        }),
+      );
+
+      it(
+        'refuses to write an erased id again',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2], rowsFor([1, 2], 2));
+          await store.erase([2]);
+          const before = await snapshot(store);
+          await rejects(store.writeRows([3, 2], rowsFor([3, 2], 2)), /writeRows/, /id 2/, /erased/);
+          expect(await snapshot(store)).toEqual(before);
+        }),
+      );
+
+      it(
+        'rejects rows of the wrong length and changes nothing',
+        run(3, async ({ store }) => {
+          await store.writeRows([1], rowsFor([1], 3));
+          const before = await snapshot(store);
+          await rejects(store.writeRows([2, 3], new Float32Array(5)), /writeRows/, /5 values/, /6/);
+          await rejects(store.writeRows([2], [1, 2, 3] as unknown as Float32Array), /Float32Array/);
+          expect(await snapshot(store)).toEqual(before);
+        }),
+      );
+
+      it(
+        'rejects NaN and Infinity naming the id and index, writing nothing of the batch',
+        run(4, async ({ store }) => {
+          await store.writeRows([1], rowsFor([1], 4));
+          const before = await snapshot(store);
+          const rows = rowsFor([1, 2, 3], 4);
+          rows[2 * 4 + 3] = Number.NaN;
+          await rejects(store.writeRows([1, 2, 3], rows), /id 3/, /index 3/, /NaN/, /recompute/);
+          rows[2 * 4 + 3] = 0;
+          rows[4 + 1] = Number.NEGATIVE_INFINITY;
+          await rejects(store.writeRows([1, 2, 3], rows), /id 2/, /index 1/, /-Infinity/);
+          expect(await snapshot(store)).toEqual(before);
+        }),
+      );
+
+      it(
+        'rejects negative, non-integer, out-of-range and duplicate ids',
+        run(2, async ({ store }) => {
+          await store.writeRows([1], rowsFor([1], 2));
+          const before = await snapshot(store);
+          await rejects(store.writeRows([-1], rowsFor([0], 2)), /ids\[0\] is -1/);
+          await rejects(store.writeRows([2, 1.5], rowsFor([0, 0], 2)), /ids\[1\] is 1\.5/);
+          await rejects(store.writeRows([2 ** 31], rowsFor([0], 2)), /2147483648/);
+          await rejects(store.writeRows([4, 5, 4], rowsFor([4, 5, 4], 2)), /id 4 appears twice/);
+          await rejects(store.readRows([1, 1]), /id 1 appears twice/);
+          await rejects(store.erase([1, 1]), /id 1 appears twice/);
+          await rejects(store.has(-3), /has/, /-3/);
+          expect(await snapshot(store)).toEqual(before);
+        }),
+      );
+
+      it(
+        'hands out copies: changing inputs or outputs later does not change the store',
+        run(2, async ({ store }) => {
+          const rows = rowsFor([1], 2);
+          await store.writeRows([1], rows);
+          rows.fill(7);
+          const read = await store.readRows([1]);
+          read.fill(9);
+          const block = await store.readBlock(0, 1);
+          block.set(0, 0, 11);
+          const ids = await store.liveIds();
+          ids[0] = 5;
+          expect(await store.readRows([1])).toEqual(rowsFor([1], 2));
+          expect(Array.from(await store.liveIds())).toEqual([1]);
+        }),
+      );
+
+      it(
+        'treats empty calls as no-ops',
+        run(2, async ({ store }) => {
+          await store.writeRows([], new Float32Array(0));
+          await store.erase([]);
+          expect(await store.readRows([])).toEqual(new Float32Array(0));
+          expect(store.manifest.rowCount).toBe(0);
+        }),
+      );
+
+      it(
+        'rejects every call after close',
+        run(2, async ({ store }) => {
+          await store.writeRows([1], rowsFor([1], 2));
+          await store.close();
+          await rejects(store.readRows([1]), /closed/);
+          await rejects(store.writeRows([2], rowsFor([2], 2)), /closed/);
+          await rejects(store.readBlock(0, 1), /closed/);
+          await rejects(store.erase([1]), /closed/);
+          await rejects(store.has(1), /closed/);
+          await rejects(store.liveIds(), /closed/);
+          await store.close();
+        }),
+      );
+
+      it(
+        'agrees with a reference map over a seeded random sequence of operations',
+        run(5, async (ctx) => {
+          const { store } = ctx;
+          const d = 5;
+          const random = seededRandom(20240607);
+          const pick = (n: number) => Math.floor(random() * n);
+          const reference = new Map<number, Float32Array>();
+          const erased = new Set<number>();
+          for (let step = 0; step < 120; step++) {
+            const live = [...reference.keys()];
+            const choice = pick(10);
+            if (choice < 5 || live.length === 0) {
+              const ids = distinct(1 + pick(4), 40, pick).filter((id) => !erased.has(id));
+              const rows = new Float32Array(ids.length * d).map(() => (pick(4001) - 2000) / 16);
+              await store.writeRows(ids, rows);
+              ids.forEach((id, i) => {
+                reference.set(id, rows.slice(i * d, (i + 1) * d));
+              });
+            } else if (choice < 7) {
+              const ids = distinct(1 + pick(2), live.length, pick).map((i) => live[i]!);
+              await store.erase(ids);
+              for (const id of ids) {
+                reference.delete(id);
+                erased.add(id);
+              }
+            } else if (choice < 9) {
+              const ids = distinct(1 + pick(live.length), live.length, pick).map((i) => live[i]!);
+              expect(await store.readRows(ids)).toEqual(
+                concat(...ids.map((id) => reference.get(id)!)),
+              );
+            } else {
+              const sorted = live.sort((a, b) => a - b);
+              const start = pick(sorted.length);
+              const count = pick(sorted.length - start + 1);
+              const block = await store.readBlock(start, count);
+              const want = concat(
+                ...sorted.slice(start, start + count).map((id) => reference.get(id)!),
+              );
+              expect(Array.from(block.data)).toEqual(Array.from(want));
+            }
+            expect(store.manifest.rowCount).toBe(reference.size);
+          }
+          const ids = [...reference.keys()].sort((a, b) => a - b);
+          expect(Array.from(await store.liveIds())).toEqual(ids);
+          expect(await store.readRows(ids)).toEqual(concat(...ids.map((id) => reference.get(id)!)));
+        }),
+      );
+
+      if (dtype === 'float16') {
+        it(
+          'rounds to the nearest float16 (relative error <= 2^-11) and rejects overflow',
+          run(8, async ({ store }) => {
+            const values = new Float32Array([
+              0.1,
+              1 / 3,
+              1000.7,
+              -2.5e-6,
+              1e-8,
+              65504,
+              -65519,
+              12.3456,
+            ]);
+            await store.writeRows([1], values);
+            const read = await store.readRows([1]);
+            values.forEach((v, j) => {
+              expect(read[j]).toBe(roundToFloat16(v));
+              if (Math.abs(v) >= 2 ** -14) {
+                expect(Math.abs(read[j]! - v)).toBeLessThanOrEqual(2 ** -11 * Math.abs(v));
+              }
+            });
+            const before = await snapshot(store);
+            const big = new Float32Array(8);
+            big[6] = -FLOAT16_OVERFLOW;
+            await rejects(store.writeRows([2], big), /id 2/, /index 6/, /float16/, /float32/);
+            expect(await snapshot(store)).toEqual(before);
+          }),
+        );
+      } else {
+        it(
+          'keeps float32 values bit for bit, subnormals and -0 included',
+          run(6, async ({ store }) => {
+            const values = new Float32Array([Math.PI, -0, 1e-40, 3.4e38, -1.5e-45, 123456.789]);
+            await store.writeRows([1], values);
+            const read = await store.readRows([1]);
+            expect(Array.from(new Uint32Array(read.buffer))).toEqual(
+              Array.from(new Uint32Array(values.buffer)),
+            );
+          }),
+        );
+      }
+
+      it(
+        'keeps rows, erased ids and the manifest across a reopen (adapters that persist)',
+        run(3, async (ctx) => {
+          const { harness } = ctx;
+          if (harness.reopen === undefined) return;
+          await ctx.store.writeRows([4, 2, 9], rowsFor([4, 2, 9], 3));
+          await ctx.store.writeRows([2], new Float32Array([1, 2, 3]));
+          await ctx.store.erase([9]);
+          const before = await snapshot(ctx.store);
+          await ctx.store.close();
+          ctx.store = await harness.reopen();
+          expect(await snapshot(ctx.store)).toEqual(before);
+          await rejects(ctx.store.readRows([9]), /id 9/, /erased/);
+          await rejects(ctx.store.writeRows([9], rowsFor([9], 3)), /id 9/, /erased/);
+        }),
+      );
+
+      it(
+        'leaves no bytes of an erased row at rest (adapters that persist)',
+        run(8, async ({ store, harness }) => {
+          if (harness.persistedBytes === undefined) return;
+          const secret = new Float32Array(8).map(
+            (_, j) => (j % 2 === 0 ? 1 : -1) * (1024 + 37 * j),
+          );
+          await store.writeRows([1, 2], rowsFor([1, 2], 8));
+          await store.writeRows([7, 3], concat(secret, rowsFor([3], 8)));
+          const windows = byteWindows(secret, dtype, 4);
+          // The scan must see the row while it is live, or its silence after erasing means nothing.
+          expect(await foundWindows(harness, windows)).toBe(windows.length);
+          await store.erase([7]);
+          expect(await foundWindows(harness, windows)).toBe(0);
+          expect(await store.readRows([3, 1])).toEqual(rowsFor([3, 1], 8));
+        }),
+      );
+    });
+  }
+}
+
+/** Row values that float16 represents exactly (multiples of 1/8 below 128), distinct per id. */
+function rowsFor(ids: readonly number[], d: number): Float32Array {
+  const out = new Float32Array(ids.length * d);
+  ids.forEach((id, i) => {
+    for (let j = 0; j < d; j++) out[i * d + j] = (((id * 37 + j * 11) % 2000) - 1000) / 8;
+  });
+  return out;
+}
+
+function concat(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+async function snapshot(store: ApproximatorStore) {
+  const ids = await store.liveIds();
+  return { manifest: { ...store.manifest }, ids: Array.from(ids), rows: await store.readRows(ids) };
+}
+
+/** `count` distinct integers below `n` (fewer if n < count). */
+function distinct(count: number, n: number, pick: (n: number) => number): number[] {
+  const out = new Set<number>();
+  while (out.size < Math.min(count, n)) out.add(pick(n));
+  return [...out];
+}
+
+/** mulberry32: a small seeded generator, so the random sequence is the same on every run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every run of `width` consecutive values of `row`, encoded as the store keeps them. */
+function byteWindows(row: Float32Array, dtype: StoreDType, width: number): Uint8Array[] {
+  const size = dtype === 'float16' ? 2 : 4;
+  const bytes = new Uint8Array(row.length * size);
+  const view = new DataView(bytes.buffer);
+  row.forEach((v, j) => {
+    if (dtype === 'float16') view.setUint16(j * 2, toFloat16Bits(v), true);
+    else view.setFloat32(j * 4, v, true);
+  });
+  const windows: Uint8Array[] = [];
+  for (let j = 0; j + width <= row.length; j++) {
+    windows.push(bytes.slice(j * size, (j + width) * size));
+  }
+  return windows;
+}
+
+async function foundWindows(harness: ConformanceHarness, windows: Uint8Array[]): Promise<number> {
+  const blobs = (await harness.persistedBytes!()).map((b) =>
+    Buffer.from(b.buffer, b.byteOffset, b.length),
+  );
+  return windows.filter((w) => blobs.some((blob) => blob.indexOf(w) !== -1)).length;
+}

@@ -1,0 +1,20 @@
+export type {
+  ConformanceAssertion,
+  ConformanceFactory,
+  ConformanceHarness,
+  ConformanceOptions,
+  ConformanceTestApi,
+} from './conformance.js';
+export { describeStoreConformance } from './conformance.js';
+export type { StoreErrorCode } from './errors.js';
+export { StoreError } from './errors.js';
+export { FLOAT16_MAX, roundToFloat16 } from './float16.js';
+export { assertManifestMatches } from './manifest-match.js';
+export { createMemoryStore } from './memory-store.js';
+export type {
+  ApproximatorStore,
+  RowBlock,
+  StoreDType,
+  StoreIdentity,
+  StoreManifest,
+} from './types.js';
