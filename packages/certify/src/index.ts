@@ -10,6 +10,14 @@ export {
   type SigmaQuery,
 } from './gaussian-mechanism.js';
 export {
+  addGaussianNoise,
+  cryptoNoiseSource,
+  gaussianNoise,
+  type NoiseSource,
+  type NoiseSourceKind,
+  seededNoiseSource,
+} from './noise.js';
+export {
   type PaperSensitivityModel,
   type PaperSensitivityParams,
   paperSensitivity,
@@ -19,3 +27,11 @@ export {
   type UserSensitivityModel,
   withDeletions,
 } from './sensitivity.js';
+export {
+  type MaxSpectralNormResult,
+  maxSpectralNorm,
+  type SpectralNormOptions,
+  type SpectralNormResult,
+  type SymmetricOperator,
+  spectralNorm,
+} from './spectral-norm.js';
