@@ -51,6 +51,8 @@ export interface Model {
   readonly d: number;
   /** Digest of the architecture and layout (recorded by stores and trajectories). */
   readonly digest: string;
+  /** How to rebuild this model by name (set by createModel; worker threads need it). */
+  readonly spec?: { readonly name: string; readonly options: Readonly<Record<string, unknown>> };
   /** Seeded initial parameters (fan-in uniform, as PyTorch does). */
   init(seed: number): Float32Array;
   at(params: tf.Tensor1D | Float32Array, batch: Batch): ModelPoint;

@@ -26,7 +26,7 @@ export function createModel(name: string, options: ModelOptions = {}): Model {
       `Unknown model "${name}": registered models are ${[...factories.keys()].join(', ')}.`,
     );
   }
-  return factory(options);
+  return { ...factory(options), spec: { name, options: { ...options } } };
 }
 
 export function listModels(): string[] {

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runKernels } from './kernels/run.js';
+import { runVerify } from './verify.js';
+
+const USAGE = `Usage: pnpm bench <experiment> [flags]
+
+Experiments:
+  kernels   batched Hessian-matrix products vs single products, FLOP rate, 1 vs 2 workers
+            flags: --models a,b  --backends wasm,cpu  --k 256  --quick  --out DIR
+  verify    train, recollect, forget M samples, compare with real retraining (the main job)
+            flags: --model logistic|mlp|cnn|lenet  --dataset mnist|idx:DIR|csv:FILE  --n 1000
+                   --epochs E  --batch-size B  --lr ETA  --lr-decay Q  --clip C  --l2 LAMBDA
+                   --forget 50  --seed 42  --workers 2  --block-size K  --lazy  --quick  --out DIR
+
+Common: --backend node|wasm|cpu (or LETHE_BACKEND)
+Defaults of verify: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05,
+q 0.995, C 5, lambda 0.5) with 50 deletions, on the bundled MNIST digits.`;
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new Error(`--${name} expects a number, got "${v}".`);
+  return x;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      model: { type: 'string' },
+      models: { type: 'string' },
+      dataset: { type: 'string' },
+      n: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      'lr-decay': { type: 'string' },
+      clip: { type: 'string' },
+      l2: { type: 'string' },
+      forget: { type: 'string' },
+      seed: { type: 'string' },
+      workers: { type: 'string' },
+      'block-size': { type: 'string' },
+      lazy: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+      backends: { type: 'string' },
+      k: { type: 'string' },
+    },
+  });
+  const experiment = {
+    model: values.model ?? 'logistic',
+    dataset: values.dataset ?? 'mnist',
+    n: num(values.n, 'n'),
+    epochs: num(values.epochs, 'epochs'),
+    batchSize: num(values['batch-size'], 'batch-size'),
+    lr: num(values.lr, 'lr'),
+    lrDecay: num(values['lr-decay'], 'lr-decay'),
+    clip: num(values.clip, 'clip'),
+    l2: num(values.l2, 'l2'),
+    seed: num(values.seed, 'seed') ?? 42,
+    backend: values.backend,
+    quick: values.quick ?? false,
+  };
+  switch (command) {
+    case 'kernels':
+      await runKernels({
+        out: values.out,
+        models: values.models?.split(','),
+        backends: values.backends?.split(',') ?? (values.backend ? [values.backend] : undefined),
+        k: num(values.k, 'k') ?? 256,
+        quick: values.quick ?? false,
+      });
+      return;
+    case 'verify':
+      await runVerify({
+        ...experiment,
+        forget: num(values.forget, 'forget') ?? (experiment.quick ? 10 : 50),
+        workers: num(values.workers, 'workers'),
+        blockSize: num(values['block-size'], 'block-size'),
+        lazy: values.lazy ?? false,
+        out: values.out,
+      });
+      return;
+    default:
+      throw new Error(`Unknown experiment "${command}".\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,75 @@
+import { type BackendInfo, createModel, type Model, Rng, useBackend } from '@lethe/autodiff';
+import { type Dataset, loadDatasetSpec, subset } from '@lethe/datasets';
+import { PAPER_CNN, PAPER_LOGISTIC, type TrainConfig, type TrainingData } from '@lethe/recollect';
+
+/** Flags shared by the experiments that train a model. */
+export interface ExperimentFlags {
+  readonly model: string;
+  readonly dataset: string;
+  readonly n?: number;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly lr?: number;
+  readonly lrDecay?: number;
+  readonly clip?: number;
+  readonly l2?: number;
+  readonly seed: number;
+  readonly backend?: string;
+  readonly quick: boolean;
+}
+
+export interface Experiment {
+  readonly backend: BackendInfo;
+  readonly model: Model;
+  readonly config: TrainConfig;
+  readonly train: Dataset;
+  readonly test: Dataset;
+  readonly trainingData: TrainingData;
+}
+
+/** The paper's setting for the model, with the flags' overrides; --quick shrinks it. */
+export function resolveConfig(flags: ExperimentFlags): { config: TrainConfig; n: number } {
+  const paper = flags.model === 'cnn' || flags.model === 'lenet' ? PAPER_CNN : PAPER_LOGISTIC;
+  const quick = flags.quick ? { n: 200, epochs: 3 } : { n: 1000, epochs: paper.epochs };
+  const config: TrainConfig = {
+    epochs: flags.epochs ?? quick.epochs,
+    batchSize: flags.batchSize ?? paper.batchSize,
+    lr: flags.lr ?? paper.lr,
+    lrDecay: flags.lrDecay ?? paper.lrDecay,
+    clip: flags.clip ?? paper.clip,
+    l2: flags.l2 ?? paper.l2,
+    seed: flags.seed,
+  };
+  return { config, n: flags.n ?? quick.n };
+}
+
+export async function setUp(flags: ExperimentFlags): Promise<Experiment> {
+  const backend = await useBackend(flags.backend);
+  const { config, n } = resolveConfig(flags);
+  const split = loadDatasetSpec(flags.dataset);
+  if (n > split.train.n) {
+    throw new Error(
+      `--n ${n} is larger than the ${split.train.n} training samples of ${flags.dataset}: choose --n <= ${split.train.n}.`,
+    );
+  }
+  const train = subset(split.train, n, flags.seed);
+  const model = createModel(flags.model, {
+    inputShape: train.featureShape,
+    classes: train.numClasses,
+  });
+  return {
+    backend,
+    model,
+    config,
+    train,
+    test: split.test,
+    trainingData: { x: train.x, y: train.y, n: train.n },
+  };
+}
+
+/** A seeded choice of m distinct training ids to forget. */
+export function chooseForgetSet(n: number, m: number, seed: number): number[] {
+  if (!(Number.isInteger(m) && m >= 1 && m < n))
+    throw new Error(`--forget ${m} must be an integer in [1, n - 1 = ${n - 1}].`);
+  return Array.from(new Rng(seed ^ 0xf0e7).permutation(n).subarray(0, m)).sort((a, b) => a - b);
+}

@@ -1,0 +1,243 @@
+import { layoutDigest } from '@lethe/autodiff';
+import { recollect, retrain, train, Unlearner } from '@lethe/recollect';
+import { createMemoryStore } from '@lethe/store';
+import { accuracy, backendRecord, l2Distance, pearson, sampleLosses, versions } from './common.js';
+import { markdownTable, percentile, progressLine, writeAtomic } from './report.js';
+import { chooseForgetSet, type ExperimentFlags, setUp } from './setup.js';
+import { chart } from './svg.js';
+
+export interface VerifyFlags extends ExperimentFlags {
+  readonly forget: number;
+  readonly workers?: number;
+  readonly blockSize?: number;
+  readonly lazy: boolean;
+  readonly out?: string;
+}
+
+/**
+ * `pnpm bench verify`: train with a recorded trajectory, compute the approximators, forget M
+ * samples one request at a time, and compare with real retraining.
+ */
+export async function runVerify(flags: VerifyFlags) {
+  const exp = await setUp(flags);
+  const { model, config, trainingData } = exp;
+  const forget = chooseForgetSet(trainingData.n, flags.forget, flags.seed);
+  const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter(
+    (i) => !forget.includes(i),
+  );
+  process.stderr.write(
+    `verify: ${model.name} (d = ${model.d}) on ${flags.dataset}, n = ${trainingData.n}, ${JSON.stringify(config)}, forget ${forget.length}, backend ${exp.backend.name}\n`,
+  );
+
+  const trainProgress = progressLine('train');
+  let t0 = performance.now();
+  const { weights, trajectory } = train(model, trainingData, config, {
+    onStep: (s) => trainProgress(s.step / s.total, `loss ${s.loss.toFixed(4)}`),
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+
+  const store = createMemoryStore({
+    modelDigest: model.digest,
+    layoutDigest: layoutDigest(model.name, model.layout),
+    d: model.d,
+    dtype: 'float32',
+    trajectoryDigest: trajectory.digest,
+  });
+  let precomputeSeconds = 0;
+  let workersUsed = 0;
+  let blockSize = 0;
+  const unlearnMs: number[] = [];
+  let unlearner: Unlearner;
+  if (flags.lazy) {
+    unlearner = Unlearner.open(model, trajectory, {
+      kind: 'lazy',
+      data: trainingData,
+      workers: flags.workers ?? 2,
+    });
+    t0 = performance.now();
+    await unlearner.forgetBatch(forget);
+    unlearnMs.push(performance.now() - t0);
+  } else {
+    const progress = progressLine('recollect');
+    const r = await recollect({
+      model,
+      data: trainingData,
+      trajectory,
+      store,
+      workers: flags.workers,
+      blockSize: flags.blockSize,
+      onProgress: (p) =>
+        progress(
+          p.fraction,
+          `${p.elapsedSeconds.toFixed(1)} s, ~${Math.round(p.etaSeconds)} s left`,
+        ),
+    });
+    precomputeSeconds = r.seconds;
+    workersUsed = r.workers;
+    blockSize = r.blockSize;
+    unlearner = Unlearner.open(model, trajectory, { kind: 'store', store });
+    for (const id of forget) unlearnMs.push((await unlearner.forget(id)).milliseconds);
+  }
+  const storageBytes = flags.lazy ? 0 : trainingData.n * model.d * 4;
+  const hf = unlearner.weights;
+
+  process.stderr.write('retrain: exact counterfactuals (|B| and |B \\ U| normalisers)\n');
+  t0 = performance.now();
+  const retrained = retrain(model, trainingData, trajectory, forget);
+  const retrainSeconds = (performance.now() - t0) / 1000;
+  const retrainedCode = retrain(model, trainingData, trajectory, forget, {
+    normaliser: 'remaining',
+  });
+
+  const distance = {
+    hf: l2Distance(hf, retrained),
+    retrainShift: l2Distance(weights, retrained),
+    hfToCodeRetrain: l2Distance(hf, retrainedCode),
+    codeRetrainShift: l2Distance(weights, retrainedCode),
+    ratio: 0,
+  };
+  distance.ratio = distance.hf / distance.retrainShift;
+
+  const acc = (w: Float32Array) => ({
+    test: accuracy(model, w, exp.test),
+    forget: accuracy(model, w, exp.train, forget),
+    remain: accuracy(model, w, exp.train, remain),
+  });
+  const [aOrig, aHf, aRet] = [acc(weights), acc(hf), acc(retrained)];
+  const accuracyRecord = {
+    test: { original: aOrig.test, hf: aHf.test, retrain: aRet.test },
+    forget: { original: aOrig.forget, hf: aHf.forget, retrain: aRet.forget },
+    remain: { original: aOrig.remain, hf: aHf.remain, retrain: aRet.remain },
+  };
+
+  // Loss change on the forgotten samples: approximate (unlearned) vs actual (retrained).
+  const lossOrig = sampleLosses(model, weights, exp.train, forget);
+  const approxChange = sampleLosses(model, hf, exp.train, forget).map((l, i) => l - lossOrig[i]!);
+  const actualChange = sampleLosses(model, retrained, exp.train, forget).map(
+    (l, i) => l - lossOrig[i]!,
+  );
+
+  const result = {
+    experiment: 'verify',
+    config: {
+      model: model.name,
+      d: model.d,
+      dataset: flags.dataset,
+      n: trainingData.n,
+      forget: forget.length,
+      lazy: flags.lazy,
+      ...config,
+      steps: trajectory.steps.length,
+    },
+    backend: exp.backend.name,
+    backendDetail: backendRecord(exp.backend),
+    versions: versions(),
+    seed: flags.seed,
+    distance,
+    accuracy: accuracyRecord,
+    lossChange: {
+      pearson: pearson(approxChange, actualChange),
+      approximate: Array.from(approxChange),
+      actual: Array.from(actualChange),
+    },
+    timing: {
+      trainSeconds,
+      precomputeSeconds,
+      retrainSeconds,
+      workers: workersUsed,
+      blockSize,
+      unlearnMs: {
+        p50: percentile(unlearnMs, 50),
+        p99: percentile(unlearnMs, 99),
+        mode: flags.lazy ? 'lazy batch' : 'online, per request',
+      },
+    },
+    storage: { bytes: storageBytes },
+    clippedSteps: trajectory.steps.filter((s) => s.clip.clipped).length,
+    forgotten: forget,
+  };
+
+  const table = markdownTable(
+    ['metric', 'value'],
+    [
+      ['distance HF to retrain (|B|)', distance.hf],
+      ['distance original to retrain', distance.retrainShift],
+      ['ratio HF / shift', distance.ratio],
+      ["distance HF to retrain (|B \\ U|, authors' code)", distance.hfToCodeRetrain],
+      [
+        'test acc original / HF / retrain',
+        `${pct(aOrig.test)} / ${pct(aHf.test)} / ${pct(aRet.test)}`,
+      ],
+      [
+        'forget acc original / HF / retrain',
+        `${pct(aOrig.forget)} / ${pct(aHf.forget)} / ${pct(aRet.forget)}`,
+      ],
+      [
+        'remain acc original / HF / retrain',
+        `${pct(aOrig.remain)} / ${pct(aHf.remain)} / ${pct(aRet.remain)}`,
+      ],
+      ['loss change Pearson (approx vs actual)', result.lossChange.pearson],
+      ['train seconds', trainSeconds],
+      [
+        flags.lazy
+          ? 'precompute seconds (lazy: none)'
+          : `precompute seconds (${workersUsed} workers, block ${blockSize})`,
+        precomputeSeconds,
+      ],
+      [
+        flags.lazy ? 'lazy unlearn ms (whole set)' : 'unlearn ms per request p50 / p99',
+        `${percentile(unlearnMs, 50).toFixed(3)} / ${percentile(unlearnMs, 99).toFixed(3)}`,
+      ],
+      ['retrain seconds', retrainSeconds],
+      ['storage bytes', storageBytes],
+      ['clipped steps', `${result.clippedSteps} of ${trajectory.steps.length}`],
+    ],
+  );
+  process.stdout.write(`\n${table}\n`);
+  if (flags.out) {
+    writeAtomic(flags.out, 'result.json', `${JSON.stringify(result, null, 2)}\n`);
+    writeAtomic(
+      flags.out,
+      'result.md',
+      `# verify: ${model.name} on ${flags.dataset}\n\n${table}\n`,
+    );
+    writeAtomic(
+      flags.out,
+      'loss-change.svg',
+      chart(
+        [
+          {
+            name: 'forgotten samples',
+            points: Array.from(approxChange, (a, i) => [actualChange[i]!, a] as const),
+            style: 'points',
+          },
+        ],
+        {
+          title: `Loss change on forgotten samples (Pearson ${result.lossChange.pearson.toFixed(3)})`,
+          xLabel: 'actual (retrained) loss change',
+          yLabel: 'approximate (unlearned) loss change',
+          diagonal: true,
+        },
+      ),
+    );
+    writeAtomic(
+      flags.out,
+      'training-loss.svg',
+      chart(
+        [{ name: 'batch loss', points: trajectory.steps.map((s, t) => [t, s.loss] as const) }],
+        {
+          title: `Training loss (${model.name})`,
+          xLabel: 'step',
+          yLabel: 'cross-entropy',
+        },
+      ),
+    );
+    process.stderr.write(
+      `verify: wrote ${flags.out}/result.json, result.md, loss-change.svg, training-loss.svg\n`,
+    );
+  }
+  await store.close();
+  return result;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

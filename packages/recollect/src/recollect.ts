@@ -1,0 +1,211 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { backendInfo, type Model } from '@lethe/autodiff';
+import type { ApproximatorStore } from '@lethe/store';
+import { DataTensors, type TrainingData, validateData } from './data.js';
+import { computeApproximators } from './recursion.js';
+import { assertTrajectoryMatches, type Trajectory } from './trajectory.js';
+import type { WorkerMessage, WorkerTask } from './worker-protocol.js';
+
+export interface RecollectProgress {
+  /** Fraction of the work done, in [0, 1]. */
+  readonly fraction: number;
+  readonly elapsedSeconds: number;
+  /** Estimated seconds left, from the rate so far. */
+  readonly etaSeconds: number;
+}
+
+export interface RecollectOptions {
+  readonly model: Model;
+  readonly data: TrainingData;
+  readonly trajectory: Trajectory;
+  /** Samples to compute approximators for (default: all n). */
+  readonly ids?: ArrayLike<number>;
+  /** Starting vectors (ids.length x d) to extend instead of zeros (used by repair). */
+  readonly initial?: Float32Array;
+  /** Where to write the rows; without one they are only returned. */
+  readonly store?: ApproximatorStore;
+  /** Worker threads (default: min(2, cores)); 1 runs in this thread. */
+  readonly workers?: number;
+  /** Rows per Hessian-matrix product (default 256, fewer for large models). */
+  readonly blockSize?: number;
+  /** Modules each worker imports before building the model (to register custom models). */
+  readonly setupModules?: readonly string[];
+  readonly onProgress?: (progress: RecollectProgress) => void;
+}
+
+export interface RecollectResult {
+  readonly ids: Int32Array;
+  /** ids.length x d, row-major, in the order of ids. */
+  readonly vectors: Float32Array;
+  readonly seconds: number;
+  readonly workers: number;
+  readonly blockSize: number;
+}
+
+/**
+ * Computes the approximators a_u (u in ids) of a recorded run by the recursion of METHOD.md,
+ * spreading contiguous shares of the samples over worker threads (each with its own backend),
+ * and writes them to the store if one is given. Lazy unlearning uses it with the requested ids.
+ */
+export async function recollect(options: RecollectOptions): Promise<RecollectResult> {
+  const { model, data, trajectory } = options;
+  assertTrajectoryMatches(trajectory, model);
+  validateData(model, data);
+  if (data.n !== trajectory.n) {
+    throw new Error(
+      `Trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
+    );
+  }
+  const ids = validateIds(options.ids ?? Int32Array.from({ length: data.n }, (_, i) => i), data.n);
+  const blockSize =
+    options.blockSize ?? defaultBlockSize(model, trajectory.config.batchSize, ids.length);
+  const workers = Math.max(
+    1,
+    Math.min(options.workers ?? Math.min(2, availableParallelism()), ids.length),
+  );
+  const started = performance.now();
+  const report = (fraction: number) => {
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    options.onProgress?.({
+      fraction,
+      elapsedSeconds,
+      etaSeconds: fraction > 0 ? (elapsedSeconds * (1 - fraction)) / fraction : Number.NaN,
+    });
+  };
+
+  let vectors: Float32Array;
+  if (workers === 1) {
+    const tensors = new DataTensors(model, data);
+    try {
+      vectors = computeApproximators({
+        model,
+        data: tensors,
+        trajectory,
+        ids,
+        initial: options.initial,
+        blockSize,
+        onStep: (step, total) => report(step / total),
+      });
+    } finally {
+      tensors.dispose();
+    }
+  } else {
+    vectors = await runInWorkers(
+      model,
+      data,
+      trajectory,
+      ids,
+      options.initial,
+      blockSize,
+      workers,
+      options.setupModules ?? [],
+      report,
+    );
+  }
+  if (options.store) await options.store.writeRows(ids, vectors);
+  return { ids, vectors, seconds: (performance.now() - started) / 1000, workers, blockSize };
+}
+
+function validateIds(ids: ArrayLike<number>, n: number): Int32Array {
+  const out = Int32Array.from(ids);
+  const seen = new Set<number>();
+  for (const id of out) {
+    if (!(id >= 0 && id < n))
+      throw new Error(`Sample id ${id} is unknown: training ids are 0..${n - 1}.`);
+    if (seen.has(id)) throw new Error(`Sample id ${id} is listed twice: pass each id once.`);
+    seen.add(id);
+  }
+  if (Array.from(ids).some((id, i) => id !== out[i]))
+    throw new Error('Sample ids must be integers.');
+  return out;
+}
+
+/**
+ * Rows per block: 256 (large enough for the products to run at matMul speed), fewer for
+ * models whose per-row tangents are large, so that a block stays within a few hundred MiB.
+ */
+function defaultBlockSize(model: Model, batchSize: number, count: number): number {
+  // Tangent activations per row scale with the FLOPs per sample; ~1 float per 64 FLOPs.
+  const perRowBytes = 4 * (4 * model.d + (model.hvpFlopsPerSample() / 64) * batchSize);
+  const fit = Math.floor((512 * 1024 * 1024) / perRowBytes);
+  return Math.max(1, Math.min(count, 256, fit));
+}
+
+async function runInWorkers(
+  model: Model,
+  data: TrainingData,
+  trajectory: Trajectory,
+  ids: Int32Array,
+  initial: Float32Array | undefined,
+  blockSize: number,
+  workers: number,
+  setupModules: readonly string[],
+  report: (fraction: number) => void,
+): Promise<Float32Array> {
+  if (!model.spec) {
+    throw new Error(
+      `Model ${model.name} was not made by createModel(), so worker threads cannot rebuild it: register it with registerModel() and create it with createModel(), or use workers: 1.`,
+    );
+  }
+  const spec = model.spec;
+  if (initial && initial.length !== ids.length * model.d) {
+    throw new Error(
+      `initial has ${initial.length} values, expected ids.length * d = ${ids.length * model.d}.`,
+    );
+  }
+  const shares = splitEvenly(ids, workers);
+  let firstRow = 0;
+  const initialShares = shares.map((share) => {
+    const part = initial?.slice(firstRow * model.d, (firstRow + share.length) * model.d);
+    firstRow += share.length;
+    return part;
+  });
+  const progress = new Array<number>(shares.length).fill(0);
+  const entry = new URL('../dist/worker.js', import.meta.url);
+  const results = await Promise.all(
+    shares.map(
+      (share, i) =>
+        new Promise<Float32Array>((resolve, reject) => {
+          const task: WorkerTask = {
+            backend: backendInfo().name,
+            model: { name: spec.name, options: spec.options, digest: model.digest },
+            setupModules,
+            data,
+            trajectory,
+            ids: share,
+            initial: initialShares[i],
+            blockSize: Math.min(blockSize, share.length),
+          };
+          const worker = new Worker(entry, { workerData: task });
+          worker.on('message', (m: WorkerMessage) => {
+            if (m.kind === 'progress') {
+              progress[i] = (m.step / m.total) * (share.length / ids.length);
+              report(progress.reduce((a, b) => a + b, 0));
+            } else if (m.kind === 'done') {
+              resolve(m.vectors);
+              void worker.terminate();
+            } else {
+              reject(new Error(`Recollection worker ${i} failed: ${m.message}`));
+              void worker.terminate();
+            }
+          });
+          worker.on('error', reject);
+        }),
+    ),
+  );
+  const out = new Float32Array(ids.length * model.d);
+  let offset = 0;
+  for (const r of results) {
+    out.set(r, offset);
+    offset += r.length;
+  }
+  return out;
+}
+
+function splitEvenly(ids: Int32Array, parts: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  const size = Math.ceil(ids.length / parts);
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}

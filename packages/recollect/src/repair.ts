@@ -1,0 +1,84 @@
+import { deriveSeed, type Model, Rng } from '@lethe/autodiff';
+import type { ApproximatorStore } from '@lethe/store';
+import type { TrainingData } from './data.js';
+import { recollect } from './recollect.js';
+import type { ScheduledStep } from './schedule.js';
+import { train } from './train.js';
+import type { Trajectory } from './trajectory.js';
+
+export interface RepairOptions {
+  readonly model: Model;
+  readonly data: TrainingData;
+  /** The run the store's vectors belong to (the original, or the last repair's continuation). */
+  readonly trajectory: Trajectory;
+  /** The current weights (after the deletions applied so far). */
+  readonly weights: Float32Array;
+  readonly store: ApproximatorStore;
+  /** Epochs of continued training on the remaining samples. */
+  readonly epochs: number;
+  /** Distinguishes successive repairs (seeds their permutations). */
+  readonly round?: number;
+  readonly workers?: number;
+  readonly onProgress?: (info: { phase: 'train' | 'recollect'; fraction: number }) => void;
+}
+
+export interface RepairResult {
+  readonly weights: Float32Array;
+  /** The continuation run (its steps cover only the remaining samples). */
+  readonly trajectory: Trajectory;
+  readonly remaining: Int32Array;
+}
+
+/**
+ * Continues training on the samples still in the store and extends their approximators through
+ * the new steps (same recursion, starting from the stored vectors), so that later requests stay
+ * first-order exact for the composite run: original steps, the deletions applied, the new steps.
+ * The step size keeps decaying from where the original run stopped.
+ */
+export async function repair(options: RepairOptions): Promise<RepairResult> {
+  const { model, data, trajectory, store } = options;
+  if (!(Number.isInteger(options.epochs) && options.epochs >= 1)) {
+    throw new Error(`repair: epochs must be an integer >= 1, got ${options.epochs}.`);
+  }
+  const remaining = await store.liveIds();
+  if (remaining.length === 0)
+    throw new Error('repair: the store holds no approximators; nothing to extend.');
+  const { config } = trajectory;
+  const round = options.round ?? 1;
+  const start = trajectory.steps.length;
+  const firstEta = trajectory.steps.length > 0 ? trajectory.steps[0]!.eta : config.lr;
+  const schedule: ScheduledStep[] = [];
+  for (let e = 0; e < options.epochs; e++) {
+    const perm = new Rng(deriveSeed(config.seed, 0x4e9a1, round, e)).permutation(remaining.length);
+    for (let s = 0; s < remaining.length; s += config.batchSize) {
+      const t = start + schedule.length;
+      const batch = Int32Array.from(
+        perm.subarray(s, Math.min(remaining.length, s + config.batchSize)),
+        (i) => remaining[i]!,
+      );
+      schedule.push({ epoch: e, batch, eta: firstEta * config.lrDecay ** t });
+    }
+  }
+  const continued = train(
+    model,
+    data,
+    { ...config, epochs: options.epochs },
+    {
+      initialWeights: options.weights,
+      schedule,
+      onStep: (s) => options.onProgress?.({ phase: 'train', fraction: s.step / s.total }),
+    },
+  );
+  const initial = await store.readRows(remaining);
+  const extended = await recollect({
+    model,
+    data,
+    trajectory: continued.trajectory,
+    ids: remaining,
+    initial,
+    workers: options.workers ?? 1,
+    onProgress: (p) => options.onProgress?.({ phase: 'recollect', fraction: p.fraction }),
+  });
+  await store.writeRows(remaining, extended.vectors);
+  return { weights: continued.weights, trajectory: continued.trajectory, remaining };
+}

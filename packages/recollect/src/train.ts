@@ -1,0 +1,93 @@
+import { backendInfo, type Model, tf } from '@lethe/autodiff';
+import { type TrainConfig, validateConfig } from './config.js';
+import { DataTensors, type TrainingData, validateData } from './data.js';
+import { buildSchedule, type ScheduledStep } from './schedule.js';
+import { sgdStep } from './step.js';
+import {
+  type CheckpointPolicy,
+  dataDigest,
+  keepsCheckpoint,
+  type RecordedStep,
+  type Trajectory,
+  trajectoryDigest,
+} from './trajectory.js';
+
+export interface TrainOptions {
+  /** Default: keep the weights of every step (T x d floats; fastest recollection). */
+  readonly checkpoints?: CheckpointPolicy;
+  /** Start from these weights instead of model.init(config.seed). */
+  readonly initialWeights?: Float32Array;
+  /** Use these batches and step sizes instead of the seeded schedule (repair does). */
+  readonly schedule?: readonly ScheduledStep[];
+  /** Called after every step. */
+  readonly onStep?: (info: { step: number; total: number; epoch: number; loss: number }) => void;
+}
+
+export interface TrainResult {
+  readonly weights: Float32Array;
+  readonly trajectory: Trajectory;
+}
+
+/**
+ * Mini-batch SGD exactly as METHOD.md states it (seeded permutations, per-step decay, global
+ * clipping, L2), recording the trajectory. The run is a function of (seed, data, config):
+ * replaying it on the same backend gives the same bits.
+ */
+export function train(
+  model: Model,
+  data: TrainingData,
+  config: TrainConfig,
+  options: TrainOptions = {},
+): TrainResult {
+  validateData(model, data);
+  validateConfig(config, data.n);
+  const policy = options.checkpoints ?? { kind: 'every-step' };
+  if (policy.kind === 'every' && !(Number.isInteger(policy.interval) && policy.interval >= 1)) {
+    throw new Error(`Checkpoint interval must be an integer >= 1, got ${policy.interval}.`);
+  }
+  const initial = options.initialWeights ?? model.init(config.seed);
+  if (initial.length !== model.d) {
+    throw new Error(
+      `initialWeights has length ${initial.length}, expected d = ${model.d} for model ${model.name}.`,
+    );
+  }
+  const schedule = options.schedule ?? buildSchedule(data.n, config);
+  const tensors = new DataTensors(model, data);
+  const checkpoints = new Map<number, Float32Array>();
+  const steps: RecordedStep[] = [];
+  let w = tf.tensor1d(initial);
+  try {
+    schedule.forEach((s, t) => {
+      if (keepsCheckpoint(policy, t)) checkpoints.set(t, Float32Array.from(w.dataSync()));
+      const batch = tensors.gather(s.batch);
+      const { next, clip, loss } = sgdStep(model, w, batch, s.eta, config.clip, config.l2);
+      tf.dispose([batch.x, batch.labels, w]);
+      w = next;
+      steps.push({ ...s, clip, loss });
+      options.onStep?.({ step: t + 1, total: schedule.length, epoch: s.epoch, loss });
+    });
+    const weights = Float32Array.from(w.dataSync());
+    checkpoints.set(schedule.length, weights);
+    const dDigest = dataDigest(data.x, data.y);
+    const trajectory: Trajectory = {
+      model: { name: model.name, digest: model.digest, d: model.d, spec: model.spec },
+      config: { ...config },
+      n: data.n,
+      dataDigest: dDigest,
+      backend: backendInfo().name,
+      steps,
+      checkpoints,
+      policy,
+      digest: trajectoryDigest({
+        modelDigest: model.digest,
+        config,
+        dataDigest: dDigest,
+        initialWeights: initial,
+      }),
+    };
+    return { weights, trajectory };
+  } finally {
+    w.dispose();
+    tensors.dispose();
+  }
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { ClipState, Model } from '@lethe/autodiff';
+import type { TrainConfig } from './config.js';
+
+/** When to keep a copy of the weights; between copies, steps are replayed exactly. */
+export type CheckpointPolicy =
+  | { readonly kind: 'every-step' }
+  | { readonly kind: 'every'; readonly interval: number }
+  | { readonly kind: 'none' };
+
+export interface RecordedStep {
+  readonly epoch: number;
+  readonly batch: Int32Array;
+  readonly eta: number;
+  readonly clip: ClipState;
+  readonly loss: number;
+}
+
+/** Everything needed to replay a training run and to unlearn from it. */
+export interface Trajectory {
+  readonly model: {
+    readonly name: string;
+    readonly digest: string;
+    readonly d: number;
+    readonly spec?: Model['spec'];
+  };
+  readonly config: TrainConfig;
+  readonly n: number;
+  readonly dataDigest: string;
+  /** The backend the run was recorded on; replay is bit for bit only on the same one. */
+  readonly backend: string;
+  readonly steps: readonly RecordedStep[];
+  /** w_t at the start of step t (t = steps.length: the final weights). */
+  readonly checkpoints: ReadonlyMap<number, Float32Array>;
+  readonly policy: CheckpointPolicy;
+  /** Identity of the run: model, data, configuration and batches. */
+  readonly digest: string;
+}
+
+export function dataDigest(x: Float32Array, y: Int32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(x.buffer, x.byteOffset, x.byteLength))
+    .update(new Uint8Array(y.buffer, y.byteOffset, y.byteLength))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export function trajectoryDigest(parts: {
+  modelDigest: string;
+  config: TrainConfig;
+  dataDigest: string;
+  initialWeights: Float32Array;
+}): string {
+  const w = parts.initialWeights;
+  return createHash('sha256')
+    .update(
+      JSON.stringify({ model: parts.modelDigest, config: parts.config, data: parts.dataDigest }),
+    )
+    .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export function keepsCheckpoint(policy: CheckpointPolicy, t: number): boolean {
+  if (t === 0) return true;
+  if (policy.kind === 'every-step') return true;
+  if (policy.kind === 'every') return t % policy.interval === 0;
+  return false;
+}
+
+/** The final weights w_T of a trajectory (always kept). */
+export function finalWeights(trajectory: Trajectory): Float32Array {
+  return trajectory.checkpoints.get(trajectory.steps.length)!;
+}
+
+/** Checks that a trajectory belongs to this model; names the mismatch and the fix. */
+export function assertTrajectoryMatches(trajectory: Trajectory, model: Model): void {
+  if (trajectory.model.digest !== model.digest || trajectory.model.d !== model.d) {
+    throw new Error(
+      `Trajectory was recorded for model ${trajectory.model.name} (digest ${trajectory.model.digest}, d = ${trajectory.model.d}) but model ${model.name} (digest ${model.digest}, d = ${model.d}) was given: use the model the run was trained with.`,
+    );
+  }
+}

@@ -1,0 +1,161 @@
+import { layoutDigest, type Model } from '@lethe/autodiff';
+import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
+import type { TrainingData } from './data.js';
+import { recollect } from './recollect.js';
+import { assertTrajectoryMatches, finalWeights, type Trajectory } from './trajectory.js';
+
+/** One applied deletion request. */
+export interface UnlearnRecord {
+  readonly request: number;
+  readonly ids: readonly number[];
+  readonly mode: 'online' | 'batch';
+  /** Time to apply the update (lookup, vector additions, erasure). */
+  readonly milliseconds: number;
+}
+
+/** Where approximators come from: a store filled by recollect, or computed on demand. */
+export type ApproximatorSource =
+  | { readonly kind: 'store'; readonly store: ApproximatorStore }
+  | { readonly kind: 'lazy'; readonly data: TrainingData; readonly workers?: number };
+
+/**
+ * Forgets samples from a model trained with a recorded trajectory: w <- w + sum_{u in U} a_u.
+ * Requests are validated as a whole before anything changes; used vectors are erased from
+ * the store (they derive from the forgotten samples' data).
+ */
+export class Unlearner {
+  private current: Float32Array;
+  private readonly forgottenAt = new Map<number, number>();
+  private readonly log: UnlearnRecord[] = [];
+
+  private constructor(
+    readonly model: Model,
+    readonly trajectory: Trajectory,
+    private readonly source: ApproximatorSource,
+    weights: Float32Array,
+  ) {
+    this.current = weights;
+  }
+
+  /** Opens an unlearner; a store that does not belong to this model and trajectory is refused. */
+  static open(
+    model: Model,
+    trajectory: Trajectory,
+    source: ApproximatorSource,
+    weights?: Float32Array,
+  ): Unlearner {
+    assertTrajectoryMatches(trajectory, model);
+    if (source.kind === 'store') {
+      assertManifestMatches(source.store.manifest, {
+        modelDigest: model.digest,
+        layoutDigest: layoutDigest(model.name, model.layout),
+        d: model.d,
+        dtype: source.store.manifest.dtype,
+        trajectoryDigest: trajectory.digest,
+      });
+    }
+    const w = Float32Array.from(weights ?? finalWeights(trajectory));
+    if (w.length !== model.d)
+      throw new Error(`Weights have length ${w.length}, expected d = ${model.d}.`);
+    return new Unlearner(model, trajectory, source, w);
+  }
+
+  /** The current (unlearned, un-noised) weights; a copy. */
+  get weights(): Float32Array {
+    return Float32Array.from(this.current);
+  }
+
+  get history(): readonly UnlearnRecord[] {
+    return this.log;
+  }
+
+  isForgotten(id: number): boolean {
+    return this.forgottenAt.has(id);
+  }
+
+  get forgotten(): number[] {
+    return [...this.forgottenAt.keys()];
+  }
+
+  /** Online unlearning: forget one sample now. */
+  forget(id: number): Promise<UnlearnRecord> {
+    return this.apply([id], 'online');
+  }
+
+  /** Batch unlearning: forget a set of samples with one update. */
+  forgetBatch(ids: ArrayLike<number>): Promise<UnlearnRecord> {
+    return this.apply(Array.from(ids), 'batch');
+  }
+
+  /** The sum of the approximators of `ids` without applying it (validation as for forget). */
+  async update(ids: ArrayLike<number>): Promise<Float32Array> {
+    const list = Array.from(ids);
+    await this.validate(list);
+    return this.sumOf(list);
+  }
+
+  private async apply(ids: number[], mode: 'online' | 'batch'): Promise<UnlearnRecord> {
+    await this.validate(ids);
+    const started = performance.now();
+    const delta = await this.sumOf(ids);
+    const next = new Float32Array(this.current.length);
+    for (let i = 0; i < next.length; i++) next[i] = this.current[i]! + delta[i]!;
+    if (this.source.kind === 'store') await this.source.store.erase(ids);
+    this.current = next;
+    const request = this.log.length;
+    for (const id of ids) this.forgottenAt.set(id, request);
+    const record: UnlearnRecord = { request, ids, mode, milliseconds: performance.now() - started };
+    this.log.push(record);
+    return record;
+  }
+
+  private async sumOf(ids: number[]): Promise<Float32Array> {
+    const d = this.model.d;
+    const rows =
+      this.source.kind === 'store'
+        ? await this.source.store.readRows(ids)
+        : (
+            await recollect({
+              model: this.model,
+              data: this.source.data,
+              trajectory: this.trajectory,
+              ids,
+              workers: Math.min(this.source.workers ?? 1, ids.length),
+            })
+          ).vectors;
+    if (ids.length === 1) return rows;
+    // Sum in float64 so that the order of arrival does not change the result's rounding much.
+    const sum = new Float64Array(d);
+    for (let r = 0; r < ids.length; r++) {
+      const off = r * d;
+      for (let j = 0; j < d; j++) sum[j]! += rows[off + j]!;
+    }
+    return Float32Array.from(sum);
+  }
+
+  private async validate(ids: number[]): Promise<void> {
+    if (ids.length === 0) throw new Error('Nothing to forget: pass at least one sample id.');
+    const seen = new Set<number>();
+    for (const id of ids) {
+      if (!(Number.isInteger(id) && id >= 0 && id < this.trajectory.n)) {
+        throw new Error(
+          `Unknown sample id ${id}: this model was trained on ids 0..${this.trajectory.n - 1}.`,
+        );
+      }
+      if (seen.has(id))
+        throw new Error(`Sample id ${id} appears twice in one request: list it once.`);
+      seen.add(id);
+      const at = this.forgottenAt.get(id);
+      if (at !== undefined) {
+        throw new Error(
+          `Sample ${id} was already forgotten (request ${at}); a deletion cannot be applied twice.`,
+        );
+      }
+      if (this.source.kind === 'store' && !(await this.source.store.has(id))) {
+        throw new Error(
+          `No approximator is stored for sample ${id}: run recollect() for it, or use the lazy source.`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { useBackend } from '@lethe/autodiff';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { recollect, type TrainConfig, train } from '../src/index.js';
+import { blobs, logistic, relErr } from './fixtures.js';
+import { approximator64, clippedSteps, type Data64, train64 } from './reference64.js';
+
+// A small logistic problem in which some steps clip and others do not, the last batch is
+// smaller than the others, and every sample appears in several epochs.
+const inputs = 5;
+const classes = 3;
+const data = blobs(23, inputs, classes, 11);
+const data64: Data64 = { inputs, classes, x: Float64Array.from(data.x), y: data.y, n: data.n };
+const config: TrainConfig = {
+  epochs: 3,
+  batchSize: 5,
+  lr: 0.4,
+  lrDecay: 0.98,
+  clip: 1.2,
+  l2: 0.05,
+  seed: 3,
+};
+const model = logistic(inputs, classes);
+const w0 = model.init(config.seed);
+
+describe('first-order exactness', () => {
+  beforeAll(async () => {
+    await useBackend(process.env.LETHE_BACKEND ?? 'wasm');
+  });
+
+  it('the fixture clips some steps and not others', () => {
+    const ws = train64(data64, config, w0);
+    const clipped = clippedSteps(data64, config, ws);
+    expect(clipped).toBeGreaterThan(0);
+    expect(clipped).toBeLessThan(ws.length - 1);
+  });
+
+  it('float64: a_u equals (w(omega) - w(-omega)) / (2 omega) as omega -> 0 (rel. error <= 1e-4)', () => {
+    const ws = train64(data64, config, w0);
+    for (const u of [0, 7, 22]) {
+      const a = approximator64(data64, config, ws, u);
+      const omega = 1e-5;
+      // w(omega): u's loss counts (1 - omega) times in every batch it is in.
+      const plus = train64(data64, config, w0, new Map([[u, 1 - omega]])).at(-1)!;
+      const minus = train64(data64, config, w0, new Map([[u, 1 + omega]])).at(-1)!;
+      const fd = plus.map((v, j) => (v - minus[j]!) / (2 * omega));
+      expect(relErr(a, fd)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('the float32 engine matches the float64 recursion', async () => {
+    const { trajectory } = train(model, data, config);
+    const ws = train64(data64, config, w0);
+    // The two runs agree to float32 rounding accumulated over T = 15 steps.
+    expect(relErr(trajectory.checkpoints.get(15)!, ws[15]!)).toBeLessThan(1e-5);
+    const ids = [0, 7, 22];
+    const { vectors } = await recollect({ model, data, trajectory, ids, workers: 1 });
+    ids.forEach((u, r) => {
+      const a64 = approximator64(data64, config, ws, u);
+      // float32 rounding (6e-8 relative per operation) grows with T and with the conditioning
+      // of the products I - eta J_t; we measure ~7e-7 here, so 1e-5 leaves a 15x margin.
+      expect(relErr(vectors.subarray(r * model.d, (r + 1) * model.d), a64)).toBeLessThan(1e-5);
+    });
+  });
+});

@@ -1,0 +1,59 @@
+import { createModel, layoutDigest, type Model, Rng } from '@lethe/autodiff';
+import { createMemoryStore } from '@lethe/store';
+import type { TrainingData, Trajectory } from '../src/index.js';
+
+/** Separable-ish Gaussian blobs: class c centred at a seeded random mean. */
+export function blobs(
+  n: number,
+  inputs: number,
+  classes: number,
+  seed: number,
+  spread = 1.5,
+): TrainingData {
+  const rng = new Rng(seed);
+  const means = Array.from({ length: classes }, () =>
+    Array.from({ length: inputs }, () => rng.normal() * spread),
+  );
+  const x = new Float32Array(n * inputs);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.nextInt(classes);
+    y[i] = c;
+    for (let j = 0; j < inputs; j++) x[i * inputs + j] = means[c]![j]! + rng.normal();
+  }
+  return { x, y, n };
+}
+
+export function logistic(inputs: number, classes: number): Model {
+  return createModel('logistic', { inputShape: [inputs], classes });
+}
+
+export function storeFor(model: Model, trajectory: Trajectory) {
+  return createMemoryStore({
+    modelDigest: model.digest,
+    layoutDigest: layoutDigest(model.name, model.layout),
+    d: model.d,
+    dtype: 'float32',
+    trajectoryDigest: trajectory.digest,
+  });
+}
+
+export function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(s);
+}
+
+export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    num += (actual[i]! - expected[i]!) ** 2;
+    den += expected[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+export function add(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
+  return Float32Array.from(a, (v, i) => v + b[i]!);
+}
