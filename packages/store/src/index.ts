@@ -8,6 +8,8 @@ export type {
 export { describeStoreConformance } from './conformance.js';
 export type { StoreErrorCode } from './errors.js';
 export { StoreError } from './errors.js';
+export type { OpenFileStoreOptions } from './file-store/open-file-store.js';
+export { openFileStore } from './file-store/open-file-store.js';
 export { FLOAT16_MAX, roundToFloat16 } from './float16.js';
 export { assertManifestMatches } from './manifest-match.js';
 export { createMemoryStore } from './memory-store.js';
