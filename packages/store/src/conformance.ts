@@ -23,14 +23,11 @@ export interface ConformanceTestApi {
 export interface ConformanceHarness {
   /** A new, empty store with the identity the factory was given. */
   readonly store: ApproximatorStore;
-  /**
-   * Opens the same storage again; the suite has closed the previous store first. Adapters that
-   * persist provide it, and the suite then checks that everything survives a reopen.
-   */
+  /** Opens the same storage again (the suite has closed the store first); needed if persistent. */
   readonly reopen?: () => Promise<ApproximatorStore>;
   /**
-   * Every byte the adapter keeps at rest (files, database pages). When provided, the suite
-   * checks that an erased row's little-endian encoding no longer appears anywhere.
+   * Every byte the adapter keeps at rest (files, database pages); needed if persistent. The suite
+   * checks that an erased row's little-endian encoding no longer appears anywhere in it.
    */
   readonly persistedBytes?: () => Promise<Uint8Array[]>;
   /** Removes what the harness created (temporary directories, databases). */
@@ -42,6 +39,11 @@ export type ConformanceFactory = (identity: StoreIdentity) => Promise<Conformanc
 export interface ConformanceOptions {
   /** The dtypes to run the suite for; both by default. */
   readonly dtypes?: readonly StoreDType[];
+  /**
+   * The adapter keeps its rows at rest: also check that they survive a reopen and that erased
+   * rows leave no bytes behind. The harness must then provide `reopen` and `persistedBytes`.
+   */
+  readonly persistent?: boolean;
 }
 
 interface Context {
@@ -392,17 +394,18 @@ export function describeStoreConformance(
         );
       }
 
+      if (options.persistent !== true) return;
+
       it(
-        'keeps rows, erased ids and the manifest across a reopen (adapters that persist)',
+        'keeps rows, erased ids and the manifest across a reopen',
         run(3, async (ctx) => {
-          const { harness } = ctx;
-          if (harness.reopen === undefined) return;
+          const reopen = required(ctx.harness, 'reopen');
           await ctx.store.writeRows([4, 2, 9], rowsFor([4, 2, 9], 3));
           await ctx.store.writeRows([2], new Float32Array([1, 2, 3]));
           await ctx.store.erase([9]);
           const before = await snapshot(ctx.store);
           await ctx.store.close();
-          ctx.store = await harness.reopen();
+          ctx.store = await reopen();
           expect(await snapshot(ctx.store)).toEqual(before);
           await rejects(ctx.store.readRows([9]), /id 9/, /erased/);
           await rejects(ctx.store.writeRows([9], rowsFor([9], 3)), /id 9/, /erased/);
@@ -410,9 +413,9 @@ export function describeStoreConformance(
       );
 
       it(
-        'leaves no bytes of an erased row at rest (adapters that persist)',
+        'leaves no bytes of an erased row at rest',
         run(8, async ({ store, harness }) => {
-          if (harness.persistedBytes === undefined) return;
+          const persistedBytes = required(harness, 'persistedBytes');
           const secret = new Float32Array(8).map(
             (_, j) => (j % 2 === 0 ? 1 : -1) * (1024 + 37 * j),
           );
@@ -420,14 +423,27 @@ export function describeStoreConformance(
           await store.writeRows([7, 3], concat(secret, rowsFor([3], 8)));
           const windows = byteWindows(secret, dtype, 4);
           // The scan must see the row while it is live, or its silence after erasing means nothing.
-          expect(await foundWindows(harness, windows)).toBe(windows.length);
+          expect(await foundWindows(persistedBytes, windows)).toBe(windows.length);
           await store.erase([7]);
-          expect(await foundWindows(harness, windows)).toBe(0);
+          expect(await foundWindows(persistedBytes, windows)).toBe(0);
           expect(await store.readRows([3, 1])).toEqual(rowsFor([3, 1], 8));
         }),
       );
     });
   }
+}
+
+function required<K extends 'reopen' | 'persistedBytes'>(
+  harness: ConformanceHarness,
+  key: K,
+): NonNullable<ConformanceHarness[K]> {
+  const value = harness[key];
+  if (value === undefined) {
+    throw new Error(
+      `describeStoreConformance: the suite runs with { persistent: true }, so the factory's harness must provide ${key}()`,
+    );
+  }
+  return value as NonNullable<ConformanceHarness[K]>;
 }
 
 /** Row values that float16 represents exactly (multiples of 1/8 below 128), distinct per id. */
@@ -489,9 +505,10 @@ function byteWindows(row: Float32Array, dtype: StoreDType, width: number): Uint8
   return windows;
 }
 
-async function foundWindows(harness: ConformanceHarness, windows: Uint8Array[]): Promise<number> {
-  const blobs = (await harness.persistedBytes!()).map((b) =>
-    Buffer.from(b.buffer, b.byteOffset, b.length),
-  );
+async function foundWindows(
+  persistedBytes: () => Promise<Uint8Array[]>,
+  windows: Uint8Array[],
+): Promise<number> {
+  const blobs = (await persistedBytes()).map((b) => Buffer.from(b.buffer, b.byteOffset, b.length));
   return windows.filter((w) => blobs.some((blob) => blob.indexOf(w) !== -1)).length;
 }

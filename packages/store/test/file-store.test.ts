@@ -24,6 +24,7 @@ describeStoreConformance(
     };
   },
   { describe, it, expect },
+  { persistent: true },
 );
 
 // Again with segments of one or two rows, so that every call spans and rewrites several.
@@ -40,6 +41,7 @@ describeStoreConformance(
     };
   },
   { describe, it, expect },
+  { persistent: true },
 );
 
 async function rejection(promise: Promise<unknown>): Promise<StoreError> {
