@@ -1,6 +1,28 @@
 // Public API of @lethe/certify: noise calibration, sensitivity models, spectral radius,
 // noise, composition, budgets, deletion capacity and release certificates.
 export {
+  type AccountantState,
+  PrivacyAccountant,
+  type ReleaseInput,
+  type ReleaseMode,
+  type ReleaseRecord,
+} from './accountant.js';
+export {
+  BudgetExceededError,
+  type BudgetLimit,
+  type BudgetOptions,
+  type BudgetState,
+  PrivacyBudget,
+} from './budget.js';
+export { type DeletionCapacity, type DeletionCapacityQuery, deletionCapacity } from './capacity.js';
+export type {
+  CompositionMethod,
+  CompositionState,
+  FitResult,
+  GaussianReleaseCost,
+  PrivacySpend,
+} from './composition.js';
+export {
   analyticGaussianDelta,
   analyticGaussianEpsilon,
   analyticGaussianSigma,
@@ -17,6 +39,7 @@ export {
   type NoiseSourceKind,
   seededNoiseSource,
 } from './noise.js';
+export { DEFAULT_RDP_ORDERS, rdpToEpsilon } from './rdp.js';
 export {
   type PaperSensitivityModel,
   type PaperSensitivityParams,
