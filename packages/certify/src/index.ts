@@ -15,6 +15,13 @@ export {
   PrivacyBudget,
 } from './budget.js';
 export { type DeletionCapacity, type DeletionCapacityQuery, deletionCapacity } from './capacity.js';
+export {
+  type Certificate,
+  type CertificateInput,
+  createCertificate,
+  SECOND_ORDER_NOTE,
+  verifyCertificate,
+} from './certificate.js';
 export type {
   CompositionMethod,
   CompositionState,
@@ -22,6 +29,7 @@ export type {
   GaussianReleaseCost,
   PrivacySpend,
 } from './composition.js';
+export { weightsSha256 } from './digest.js';
 export {
   analyticGaussianDelta,
   analyticGaussianEpsilon,
