@@ -12,6 +12,7 @@ Experiments:
             flags: --model logistic|mlp|cnn|lenet  --dataset mnist|idx:DIR|csv:FILE  --n 1000
                    --epochs E  --batch-size B  --lr ETA  --lr-decay Q  --clip C  --l2 LAMBDA
                    --forget 50  --seed 42  --workers 2  --block-size K  --lazy  --quick  --out DIR
+                   --order 2 (second-order refinement)  --sweep 10,50,100,200,300 (ratio vs deletions)
 
 Common: --backend node|wasm|cpu (or LETHE_BACKEND)
 Defaults of verify: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05,
@@ -22,6 +23,12 @@ function num(v: string | undefined, name: string): number | undefined {
   const x = Number(v);
   if (!Number.isFinite(x)) throw new Error(`--${name} expects a number, got "${v}".`);
   return x;
+}
+
+function parseOrder(v: string | undefined): 1 | 2 {
+  if (v === undefined || v === '1') return 1;
+  if (v === '2') return 2;
+  throw new Error(`--order expects 1 or 2, got "${v}".`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -49,6 +56,8 @@ async function main(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       'block-size': { type: 'string' },
       lazy: { type: 'boolean', default: false },
+      order: { type: 'string' },
+      sweep: { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
       backend: { type: 'string' },
@@ -87,6 +96,8 @@ async function main(argv: string[]): Promise<void> {
         workers: num(values.workers, 'workers'),
         blockSize: num(values['block-size'], 'block-size'),
         lazy: values.lazy ?? false,
+        order: parseOrder(values.order),
+        sweep: values.sweep?.split(',').map((v) => num(v, 'sweep')!),
         out: values.out,
       });
       return;

@@ -1,5 +1,12 @@
 import { layoutDigest } from '@lethe/autodiff';
-import { recollect, retrain, train, Unlearner } from '@lethe/recollect';
+import {
+  DataTensors,
+  recollect,
+  retrain,
+  secondOrderUpdate,
+  train,
+  Unlearner,
+} from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { accuracy, backendRecord, l2Distance, pearson, sampleLosses, versions } from './common.js';
 import { markdownTable, percentile, progressLine, writeAtomic } from './report.js';
@@ -11,6 +18,10 @@ export interface VerifyFlags extends ExperimentFlags {
   readonly workers?: number;
   readonly blockSize?: number;
   readonly lazy: boolean;
+  /** 2 adds the second-order refinement (distance.hf2). */
+  readonly order: 1 | 2;
+  /** Deletion counts for a sweep of the distance ratios (first and, with order 2, second order). */
+  readonly sweep?: readonly number[];
   readonly out?: string;
 }
 
@@ -98,6 +109,23 @@ export async function runVerify(flags: VerifyFlags) {
   };
   distance.ratio = distance.hf / distance.retrainShift;
 
+  let secondOrder: { hf2: number; ratio: number; seconds: number } | null = null;
+  let hf2: Float32Array | null = null;
+  if (flags.order === 2) {
+    const progress = progressLine('second order');
+    const record = await unlearner.refineSecondOrder(trainingData, (s, total) =>
+      progress(s / total),
+    );
+    hf2 = unlearner.weights;
+    const d2 = l2Distance(hf2, retrained);
+    secondOrder = {
+      hf2: d2,
+      ratio: d2 / distance.retrainShift,
+      seconds: record.milliseconds / 1000,
+    };
+  }
+  const sweep = flags.sweep ? await runSweep(flags, exp, trajectory, store, weights) : null;
+
   const acc = (w: Float32Array) => ({
     test: accuracy(model, w, exp.test),
     forget: accuracy(model, w, exp.train, forget),
@@ -133,8 +161,13 @@ export async function runVerify(flags: VerifyFlags) {
     backendDetail: backendRecord(exp.backend),
     versions: versions(),
     seed: flags.seed,
-    distance,
-    accuracy: accuracyRecord,
+    distance: {
+      ...distance,
+      ...(secondOrder ? { hf2: secondOrder.hf2, ratio2: secondOrder.ratio } : {}),
+    },
+    secondOrder,
+    sweep,
+    accuracy: { ...accuracyRecord, ...(hf2 ? { hf2: acc(hf2) } : {}) },
     lossChange: {
       pearson: pearson(approxChange, actualChange),
       approximate: Array.from(approxChange),
@@ -163,6 +196,13 @@ export async function runVerify(flags: VerifyFlags) {
       ['distance HF to retrain (|B|)', distance.hf],
       ['distance original to retrain', distance.retrainShift],
       ['ratio HF / shift', distance.ratio],
+      ...(secondOrder
+        ? ([
+            ['distance HF2 (second order) to retrain', secondOrder.hf2],
+            ['ratio HF2 / shift', secondOrder.ratio],
+            ['second-order pass seconds', secondOrder.seconds],
+          ] as [string, number][])
+        : []),
       ["distance HF to retrain (|B \\ U|, authors' code)", distance.hfToCodeRetrain],
       [
         'test acc original / HF / retrain',
@@ -238,6 +278,64 @@ export async function runVerify(flags: VerifyFlags) {
   }
   await store.close();
   return result;
+}
+
+interface SweepRow {
+  readonly m: number;
+  readonly shift: number;
+  readonly ratio: number;
+  readonly ratio2: number | null;
+  readonly secondOrderSeconds: number | null;
+}
+
+/** Distance ratios for growing deletion sets (first m of one seeded order), without erasing. */
+async function runSweep(
+  flags: VerifyFlags,
+  exp: Awaited<ReturnType<typeof setUp>>,
+  trajectory: Parameters<typeof retrain>[2],
+  store: ReturnType<typeof createMemoryStore>,
+  weights: Float32Array,
+): Promise<SweepRow[]> {
+  const { model, trainingData } = exp;
+  const rows: SweepRow[] = [];
+  const order = chooseForgetSet(trainingData.n, Math.max(...flags.sweep!), flags.seed + 1);
+  const fresh = createMemoryStore({ ...store.manifest });
+  const all = Int32Array.from({ length: trainingData.n }, (_, i) => i);
+  // The verify run erased the forgotten rows from `store`; recompute the sweep's own rows.
+  const { vectors } = await recollect({
+    model,
+    data: trainingData,
+    trajectory,
+    ids: all,
+    workers: flags.workers,
+    store: fresh,
+  });
+  const tensors = new DataTensors(model, trainingData);
+  try {
+    for (const m of flags.sweep!) {
+      const set = order.slice(0, m);
+      const exact = retrain(model, trainingData, trajectory, set);
+      const first = Float32Array.from(weights);
+      for (const id of set)
+        for (let j = 0; j < model.d; j++) first[j]! += vectors[id * model.d + j]!;
+      const shift = l2Distance(weights, exact);
+      let ratio2: number | null = null;
+      let secondOrderSeconds: number | null = null;
+      if (flags.order === 2) {
+        const r = secondOrderUpdate(model, tensors, trajectory, set);
+        ratio2 = l2Distance(r.weights, exact) / shift;
+        secondOrderSeconds = r.seconds;
+      }
+      rows.push({ m, shift, ratio: l2Distance(first, exact) / shift, ratio2, secondOrderSeconds });
+      process.stderr.write(
+        `sweep: m = ${m}: ratio ${rows.at(-1)!.ratio.toFixed(4)}${ratio2 === null ? '' : `, second order ${ratio2.toFixed(4)}`}\n`,
+      );
+    }
+  } finally {
+    tensors.dispose();
+    await fresh.close();
+  }
+  return rows;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -55,3 +55,25 @@ export function crossEntropyRop(point: CrossEntropyPoint, zDot: tf.Tensor, k: nu
 export function crossEntropyTensors(point: CrossEntropyPoint): tf.Tensor[] {
   return [point.probs, point.perSample, point.dLogits, point.residual, point.scale];
 }
+
+/**
+ * Second derivative of dL/dz along a direction, given the logits' first and second
+ * derivatives: (c_i/N) p''_i with p' = p (z' - <p, z'>) and
+ * p'' = p' (z' - <p, z'>) + p (z'' - <p', z'> - <p, z''>).
+ */
+export function crossEntropyR2op(
+  point: CrossEntropyPoint,
+  zDot: tf.Tensor,
+  zDDot: tf.Tensor,
+  k: number,
+): tf.Tensor {
+  const [b, classes] = point.probs.shape;
+  const z1 = tf.reshape(zDot, [k, b, classes]);
+  const z2 = tf.reshape(zDDot, [k, b, classes]);
+  const p = point.probs;
+  const centred = tf.sub(z1, tf.sum(tf.mul(p, z1), 2, true));
+  const p1 = tf.mul(p, centred);
+  const sDot = tf.add(tf.sum(tf.mul(p1, z1), 2, true), tf.sum(tf.mul(p, z2), 2, true));
+  const p2 = tf.add(tf.mul(p1, centred), tf.mul(p, tf.sub(z2, sDot)));
+  return tf.reshape(tf.mul(p2, point.scale), [k * b, classes]);
+}

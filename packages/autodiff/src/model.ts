@@ -4,6 +4,7 @@ import { buildLayout, layoutDigest, type ParamLayout } from './layout.js';
 import {
   type CrossEntropyPoint,
   crossEntropy,
+  crossEntropyR2op,
   crossEntropyRop,
   crossEntropyTensors,
 } from './loss.js';
@@ -37,6 +38,12 @@ export interface ModelPoint {
   perSampleGradients(): tf.Tensor2D;
   /** H V for a block of directions V [K, d], H the Hessian of the batch objective (with l2 I). */
   hmp(v: tf.Tensor2D, l2: number): tf.Tensor2D;
+  /**
+   * T[v, v] for each row v of the block [K, d]: the third derivative of the batch objective
+   * contracted twice with v, i.e. d^2/de^2 grad L(w + e v) at e = 0 (the regulariser adds
+   * nothing). Needs every layer to implement the second-order passes.
+   */
+  thirdDerivative(v: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -275,6 +282,62 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
             const flatParts = parts.flat();
             const hv = flatParts.length === 1 ? flatParts[0]! : tf.concat(flatParts, 1);
             return (l2 === 0 ? hv : tf.add(hv, tf.mul(v, l2))) as tf.Tensor2D;
+          });
+        },
+
+        thirdDerivative(v) {
+          const k = v.shape[0];
+          if (v.shape[1] !== d) {
+            throw new Error(
+              `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}.`,
+            );
+          }
+          for (const { name: ln, layer } of layers) {
+            if (!layer.r2Forward || !layer.r2Backward) {
+              throw new Error(
+                `Model ${name}: layer ${ln} (${layer.kind}) has no second-order passes, so the third-derivative kernel (second-order unlearning) is unavailable for this model.`,
+              );
+            }
+          }
+          return tf.tidy(() => {
+            const vs = splitBlock(v, k);
+            // Forward: first and second derivatives of every layer's input along v.
+            const xDots: (tf.Tensor | null)[] = [];
+            const xDDots: (tf.Tensor | null)[] = [];
+            let xDot: tf.Tensor | null = null;
+            let xDDot: tf.Tensor | null = null;
+            layers.forEach(({ layer }, li) => {
+              xDots[li] = xDot;
+              xDDots[li] = xDDot;
+              const yDot = layer.rForward(caches[li], p[li]!, vs[li]!, xDot, k);
+              xDDot = layer.r2Forward!(caches[li], p[li]!, vs[li]!, xDot, xDDot, k);
+              xDot = yDot;
+            });
+            let dyDot = crossEntropyRop(point, xDot!, k);
+            let dyDDot = crossEntropyR2op(point, xDot!, xDDot!, k);
+            const parts: tf.Tensor[][] = [];
+            for (let li = layers.length - 1; li >= 0; li--) {
+              const { layer } = layers[li]!;
+              const args = [caches[li], p[li]!, vs[li]!, dys[li]!] as const;
+              const second = layer.r2Backward!(
+                ...args,
+                dyDot,
+                dyDDot,
+                xDots[li]!,
+                xDDots[li]!,
+                k,
+                li > 0,
+              );
+              parts[li] = second.dpDDot.map((t) => tf.reshape(t, [k, -1]));
+              if (li > 0) {
+                dyDot = layer.rBackward(...args, dyDot, xDots[li]!, k, true).dxDot!;
+                dyDDot = second.dxDDot!;
+              }
+            }
+            const flatParts = parts.flat();
+            return (
+              flatParts.length === 1 ? flatParts[0]! : tf.concat(flatParts, 1)
+            ) as tf.Tensor2D;
           });
         },
 

@@ -1,14 +1,15 @@
 import { layoutDigest, type Model } from '@lethe/autodiff';
 import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
-import type { TrainingData } from './data.js';
+import { DataTensors, type TrainingData } from './data.js';
 import { recollect } from './recollect.js';
+import { secondOrderUpdate } from './second-order.js';
 import { assertTrajectoryMatches, finalWeights, type Trajectory } from './trajectory.js';
 
 /** One applied deletion request. */
 export interface UnlearnRecord {
   readonly request: number;
   readonly ids: readonly number[];
-  readonly mode: 'online' | 'batch';
+  readonly mode: 'online' | 'batch' | 'second-order refinement';
   /** Time to apply the update (lookup, vector additions, erasure). */
   readonly milliseconds: number;
 }
@@ -27,6 +28,8 @@ export class Unlearner {
   private current: Float32Array;
   private readonly forgottenAt = new Map<number, number>();
   private readonly log: UnlearnRecord[] = [];
+  /** Ids covered by the last second-order refinement (the weights are second order for them). */
+  private refined = new Set<number>();
 
   private constructor(
     readonly model: Model,
@@ -75,6 +78,55 @@ export class Unlearner {
 
   get forgotten(): number[] {
     return [...this.forgottenAt.keys()];
+  }
+
+  /**
+   * The order of the approximation the current weights carry: 2 when the last second-order
+   * refinement covers every forgotten sample, else 1.
+   */
+  get order(): 1 | 2 {
+    return this.refined.size > 0 && this.refined.size === this.forgottenAt.size ? 2 : 1;
+  }
+
+  /**
+   * Second-order refinement of everything forgotten so far: one pass over the trajectory for the
+   * whole set, then the weights become w_T + w'_T + w''_T / 2. Not additive: call it again as
+   * requests accumulate (first-order updates in between are applied at once, as usual).
+   */
+  async refineSecondOrder(
+    data?: TrainingData,
+    onStep?: (step: number, total: number) => void,
+  ): Promise<UnlearnRecord> {
+    const source = data ?? (this.source.kind === 'lazy' ? this.source.data : undefined);
+    if (!source)
+      throw new Error(
+        'refineSecondOrder needs the training data: pass it (the store holds only vectors).',
+      );
+    if (source.n !== this.trajectory.n) {
+      throw new Error(
+        `Training data has n = ${source.n} but the trajectory was recorded on n = ${this.trajectory.n}.`,
+      );
+    }
+    const ids = this.forgotten;
+    if (ids.length === 0)
+      throw new Error('Nothing was forgotten yet: refineSecondOrder refines earlier requests.');
+    const started = performance.now();
+    const tensors = new DataTensors(this.model, source);
+    try {
+      const result = secondOrderUpdate(this.model, tensors, this.trajectory, ids, onStep);
+      this.current = result.weights;
+    } finally {
+      tensors.dispose();
+    }
+    this.refined = new Set(ids);
+    const record: UnlearnRecord = {
+      request: this.log.length,
+      ids,
+      mode: 'second-order refinement',
+      milliseconds: performance.now() - started,
+    };
+    this.log.push(record);
+    return record;
   }
 
   /** Online unlearning: forget one sample now. */

@@ -102,3 +102,80 @@ export function clippedSteps(data: Data64, config: TrainConfig, ws: Float64Array
     (step, t) => norm(gradient64(problem(data, step.batch, config.l2), ws[t]!)) > config.clip,
   ).length;
 }
+
+/** T[v, v] of the batch objective for logistic regression in float64 (closed form). */
+export function third64(p: Problem64, w: ArrayLike<number>, v: ArrayLike<number>): Float64Array {
+  const { inputs, classes, y } = p;
+  const cols = inputs + 1;
+  const b = y.length;
+  const out = new Float64Array(classes * cols);
+  for (let i = 0; i < b; i++) {
+    const xa = Array.from({ length: cols }, (_, j) => (j === inputs ? 1 : p.x[i * inputs + j]!));
+    const z = Array.from({ length: classes }, (_, c) =>
+      xa.reduce((s, xj, j) => s + w[c * cols + j]! * xj, 0),
+    );
+    const zd = Array.from({ length: classes }, (_, c) =>
+      xa.reduce((s, xj, j) => s + v[c * cols + j]! * xj, 0),
+    );
+    const m = Math.max(...z);
+    const e = z.map((zc) => Math.exp(zc - m));
+    const sum = e.reduce((a, c) => a + c, 0);
+    const pr = e.map((ec) => ec / sum);
+    const s = pr.reduce((acc, pc, c) => acc + pc * zd[c]!, 0);
+    const p1 = pr.map((pc, c) => pc * (zd[c]! - s));
+    const s1 = p1.reduce((acc, pc, c) => acc + pc * zd[c]!, 0);
+    const p2 = pr.map((pc, c) => p1[c]! * (zd[c]! - s) - pc * s1);
+    for (let c = 0; c < classes; c++)
+      for (let j = 0; j < cols; j++) out[c * cols + j]! += (p2[c]! * xa[j]!) / b;
+  }
+  return out;
+}
+
+/** The second-order recursion of METHOD.md in float64: returns [w'_T, w''_T]. */
+export function secondOrder64(
+  data: Data64,
+  config: TrainConfig,
+  ws: Float64Array[],
+  removed: number[],
+): [Float64Array, Float64Array] {
+  const schedule = buildSchedule(data.n, config);
+  const d = ws[0]!.length;
+  let w1 = new Float64Array(d);
+  let w2 = new Float64Array(d);
+  schedule.forEach((step, t) => {
+    const w = ws[t]!;
+    const p = problem(data, step.batch, config.l2);
+    const g = gradient64(p, w);
+    const gn = norm(g);
+    const clipped = gn > config.clip;
+    const jac = (v: Float64Array): Float64Array => {
+      if (!clipped) return v;
+      const dot = v.reduce((s, x, j) => s + (x * g[j]!) / gn, 0);
+      return Float64Array.from(v, (x, j) => (config.clip / gn) * (x - (dot * g[j]!) / gn));
+    };
+    const j1 = jac(hvp64(p, w, w1));
+    const j2 = jac(hvp64(p, w, w2));
+    const tvv = jac(third64(p, w, w1));
+    const inj1 = new Float64Array(d);
+    const inj2 = new Float64Array(d);
+    for (const u of Array.from(step.batch).filter((id) => removed.includes(id))) {
+      const gu = sampleGradient64(data, u, w);
+      const hu = hvp64(problem(data, [u], 0), w, w1);
+      for (let j = 0; j < d; j++) {
+        inj1[j]! += gu[j]!;
+        inj2[j]! += 2 * hu[j]!;
+      }
+    }
+    const c = step.eta / step.batch.length;
+    const i1 = jac(inj1);
+    const i2 = jac(inj2);
+    const n1 = Float64Array.from(w1, (x, j) => x - step.eta * j1[j]! + c * i1[j]!);
+    const n2 = Float64Array.from(
+      w2,
+      (x, j) => x - step.eta * j2[j]! - step.eta * tvv[j]! + c * i2[j]!,
+    );
+    w1 = n1;
+    w2 = n2;
+  });
+  return [w1, w2];
+}

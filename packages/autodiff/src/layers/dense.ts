@@ -112,6 +112,47 @@ export function dense(
       return { dxDot, dpDot: [dW] };
     },
 
+    // Second order: y is bilinear in (W, x), so yDDot = W xDDot + 2 V xDot (no term for data
+    // inputs), and the backward pass's second derivatives follow the product rule.
+    r2Forward(c, _p, [v], xDot, xDDot, k) {
+      const b = c.batch;
+      if (!xDot || !xDDot) return tf.zeros([k * b, outputs]);
+      const direct = tf.matMul(flat(xDDot, k * b), c.wT);
+      const vW = tf.slice(tf.reshape(v!, [k, outputs, cols]), [0, 0, 0], [k, outputs, inputs]);
+      const cross = tf.matMul(tf.reshape(xDot, [k, b, inputs]), tf.transpose(vW, [0, 2, 1]));
+      return tf.add(direct, tf.mul(tf.reshape(cross, [k * b, outputs]), 2));
+    },
+    r2Backward(c, _p, [v], dy, dyDot, dyDDot, xDot, xDDot, k, needInputGrad) {
+      const b = c.batch;
+      const dyDotK = tf.reshape(dyDot, [k, b, outputs]);
+      const dyDDotT = tf.reshape(tf.transpose(tf.reshape(dyDDot, [k, b, outputs]), [0, 2, 1]), [
+        k * outputs,
+        b,
+      ]);
+      let dW: tf.Tensor = tf.reshape(tf.matMul(dyDDotT, c.xAug), [k, outputs, cols]);
+      const augment = (t: tf.Tensor) =>
+        tf.concat([tf.reshape(t, [k, b, inputs]), tf.zeros([k, b, 1])], 2);
+      if (xDot) {
+        const cross = tf.matMul(tf.transpose(dyDotK, [0, 2, 1]), augment(xDot));
+        dW = tf.add(dW, tf.mul(cross, 2));
+      }
+      if (xDDot) {
+        const dyT = tf.transpose(dy as tf.Tensor2D);
+        const viaX = tf.matMul(
+          tf.reshape(tf.tile(tf.reshape(dyT, [1, outputs, b]), [k, 1, 1]), [k, outputs, b]),
+          augment(xDDot),
+        );
+        dW = tf.add(dW, viaX);
+      }
+      let dxDDot: tf.Tensor | null = null;
+      if (needInputGrad) {
+        const direct = tf.matMul(tf.reshape(dyDDot, [k * b, outputs]), c.w);
+        const vW = tf.slice(tf.reshape(v!, [k, outputs, cols]), [0, 0, 0], [k, outputs, inputs]);
+        const cross = tf.reshape(tf.matMul(dyDotK, vW), [k * b, inputs]);
+        dxDDot = tf.reshape(tf.add(direct, tf.mul(cross, 2)), [k * b, ...inShape]);
+      }
+      return { dxDDot, dpDDot: [dW] };
+    },
     cacheTensors: (c) => [c.xAug, c.xAugT, c.w, c.wT],
 
     hvpFlopsPerSample(needInputGrad, hasInputTangent) {

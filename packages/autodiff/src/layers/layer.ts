@@ -51,6 +51,36 @@ export interface Layer<Cache = unknown> {
     k: number,
     needInputGrad: boolean,
   ): { dxDot: tf.Tensor | null; dpDot: tf.Tensor[] };
+  /**
+   * Second-order forward along the same direction (Taylor mode, forward-over-forward):
+   * the second derivative yDDot of the output given the input's first and second derivatives
+   * (null when the input is data). Parameters are linear in the direction, so their second
+   * derivative is zero. Optional: models whose layers lack it have no third-order kernel.
+   */
+  r2Forward?(
+    cache: Cache,
+    p: readonly tf.Tensor[],
+    v: readonly tf.Tensor[],
+    xDot: tf.Tensor | null,
+    xDDot: tf.Tensor | null,
+    k: number,
+  ): tf.Tensor;
+  /**
+   * Second derivative of the backward pass along the direction: given dy and its first and
+   * second derivatives, returns those of dx (when needed) and of dp ([K, ...shape]).
+   */
+  r2Backward?(
+    cache: Cache,
+    p: readonly tf.Tensor[],
+    v: readonly tf.Tensor[],
+    dy: tf.Tensor,
+    dyDot: tf.Tensor,
+    dyDDot: tf.Tensor,
+    xDot: tf.Tensor | null,
+    xDDot: tf.Tensor | null,
+    k: number,
+    needInputGrad: boolean,
+  ): { dxDDot: tf.Tensor | null; dpDDot: tf.Tensor[] };
   /** Primal tensors held by the cache (disposed by the model). */
   cacheTensors(cache: Cache): tf.Tensor[];
   /** Floating-point operations of one R-forward + R-backward per tangent vector and sample. */

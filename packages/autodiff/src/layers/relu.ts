@@ -36,6 +36,14 @@ export function relu(shape: readonly number[]): Layer<ReluCache> {
     rBackward(c, _p, _v, _dy, dyDot, _xDot, k, needInputGrad) {
       return { dxDot: needInputGrad ? gate(c, dyDot, k) : null, dpDot: [] };
     },
+    // ReLU's second derivative is zero almost everywhere: tangents are only gated.
+    r2Forward(c, _p, _v, _xDot, xDDot, k) {
+      if (!xDDot) throw new Error('relu: an activation layer cannot be the first layer.');
+      return gate(c, xDDot, k);
+    },
+    r2Backward(c, _p, _v, _dy, _dyDot, dyDDot, _xDot, _xDDot, k, needInputGrad) {
+      return { dxDDot: needInputGrad ? gate(c, dyDDot, k) : null, dpDDot: [] };
+    },
     cacheTensors: (c) => [c.mask],
     hvpFlopsPerSample: (needInputGrad) => size * (needInputGrad ? 2 : 1),
   };

@@ -1,0 +1,100 @@
+import { useBackend } from '@lethe/autodiff';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DataTensors,
+  recollect,
+  retrain,
+  secondOrderUpdate,
+  type TrainConfig,
+  train,
+  Unlearner,
+} from '../src/index.js';
+import { blobs, distance, logistic, relErr, storeFor } from './fixtures.js';
+import { type Data64, secondOrder64, train64 } from './reference64.js';
+
+const inputs = 5;
+const classes = 3;
+const data = blobs(23, inputs, classes, 11);
+const data64: Data64 = { inputs, classes, x: Float64Array.from(data.x), y: data.y, n: data.n };
+const config: TrainConfig = {
+  epochs: 3,
+  batchSize: 5,
+  lr: 0.4,
+  lrDecay: 0.98,
+  clip: 1.2,
+  l2: 0.05,
+  seed: 3,
+};
+const model = logistic(inputs, classes);
+const w0 = model.init(config.seed);
+const removed = [2, 9, 15];
+
+describe('second-order recollection', () => {
+  beforeAll(async () => {
+    await useBackend(process.env.LETHE_BACKEND ?? 'wasm');
+  });
+
+  it("float64: w'' equals the second difference of the run in omega (no clipping)", () => {
+    // The recursion drops clipping's second derivatives (METHOD.md), so it is exact only on
+    // steps that do not clip: check it on the same run with a threshold never reached.
+    const unclipped = { ...config, clip: 1e6 };
+    const ws = train64(data64, unclipped, w0);
+    const [w1, w2] = secondOrder64(data64, unclipped, ws, removed);
+    const run = (omega: number) =>
+      train64(data64, unclipped, w0, new Map(removed.map((u) => [u, 1 - omega]))).at(-1)!;
+    const omega = 1e-3;
+    const plus = run(omega);
+    const minus = run(-omega);
+    const mid = ws.at(-1)!;
+    const fd1 = plus.map((p, j) => (p - minus[j]!) / (2 * omega));
+    const fd2 = plus.map((p, j) => (p - 2 * mid[j]! + minus[j]!) / omega ** 2);
+    expect(relErr(w1, fd1)).toBeLessThan(1e-5);
+    // truncation O(omega^2) and rounding eps64 / omega^2 ~ 1e-10: both far below 1e-4
+    expect(relErr(w2, fd2)).toBeLessThan(1e-4);
+  });
+
+  it('the float32 engine matches the float64 recursion and beats first order against retraining', async () => {
+    const { trajectory } = train(model, data, config);
+    const ws = train64(data64, config, w0);
+    const [w1, w2] = secondOrder64(data64, config, ws, removed);
+    const tensors = new DataTensors(model, data);
+    const r = secondOrderUpdate(model, tensors, trajectory, removed);
+    tensors.dispose();
+    // w' is accumulated like the first-order vectors (measured ~1e-6); w'' adds a third
+    // derivative per step and is of second order in float32 rounding, so it is looser.
+    expect(relErr(r.first, w1)).toBeLessThan(1e-5);
+    expect(relErr(r.second, w2)).toBeLessThan(1e-3);
+    const exact = retrain(model, data, trajectory, removed);
+    const wT = trajectory.checkpoints.get(trajectory.steps.length)!;
+    const firstOrder = Float32Array.from(wT, (w, i) => w + r.first[i]!);
+    expect(distance(r.weights, exact)).toBeLessThan(distance(firstOrder, exact));
+    // w'_T is the sum of the set's first-order approximators
+    const { vectors } = await recollect({ model, data, trajectory, ids: removed, workers: 1 });
+    const sum = Float32Array.from({ length: model.d }, (_, j) =>
+      removed.reduce((s, _u, r2) => s + vectors[r2 * model.d + j]!, 0),
+    );
+    expect(relErr(r.first, sum)).toBeLessThan(1e-5);
+  });
+
+  it('the unlearner refines online requests to second order and says so', async () => {
+    const { trajectory } = train(model, data, config);
+    const store = storeFor(model, trajectory);
+    await recollect({ model, data, trajectory, store, workers: 1 });
+    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    await expect(u.refineSecondOrder(data)).rejects.toThrow(/Nothing was forgotten/);
+    await u.forget(2);
+    await u.forget(9);
+    expect(u.order).toBe(1);
+    await expect(u.refineSecondOrder()).rejects.toThrow(/needs the training data/);
+    await u.refineSecondOrder(data);
+    expect(u.order).toBe(2);
+    await u.forget(15);
+    expect(u.order).toBe(1);
+    await u.refineSecondOrder(data);
+    expect(u.order).toBe(2);
+    const tensors = new DataTensors(model, data);
+    const direct = secondOrderUpdate(model, tensors, trajectory, [2, 9, 15]);
+    tensors.dispose();
+    expect(relErr(u.weights, direct.weights)).toBeLessThan(1e-6);
+  });
+});
