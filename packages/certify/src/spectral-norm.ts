@@ -13,7 +13,11 @@ export interface SymmetricOperator {
 export interface SpectralNormOptions {
   /** Maximum number of products A v (default 100). */
   iterations?: number;
-  /** Stop when successive estimates differ by at most this, relatively (default 1e-6). */
+  /**
+   * Stop when the relative residual ||A^2 v - theta^2 v|| / theta^2 of the current unit vector v
+   * (theta = ||A v||) is at most this (default 1e-6); then theta^2 is within that relative
+   * distance of an eigenvalue of A^2.
+   */
   tolerance?: number;
   /** Seed of the random start vector (default 0). */
   seed?: number;
@@ -38,6 +42,11 @@ function norm(v: Float64Array | Float32Array): number {
  * Power iteration for a symmetric operator. For symmetric A the estimates ||A v_k|| increase
  * monotonically towards max |lambda|, so the result is a lower bound on the spectral norm; a
  * start vector orthogonal to the top eigenvector (probability 0) would stall below it.
+ *
+ * Convergence is judged on A^2 (whose top eigenvalue is max lambda^2 even when +lambda and
+ * -lambda tie), by the residual rather than by the change between estimates: for I - eta H
+ * with small eta every eigenvalue is near 1, the estimate moves very little per step, and a
+ * test on the change would stop after two steps with errors of 1e-3 (which rho^T amplifies).
  */
 export function spectralNorm(
   op: SymmetricOperator,
@@ -54,7 +63,8 @@ export function spectralNorm(
   const startNorm = norm(v);
   for (let i = 0; i < dim; i++) v[i]! /= startNorm;
 
-  let previous = Number.NaN;
+  let previousV = v;
+  let previousNorm = Number.NaN;
   let estimate = 0;
   for (let k = 1; k <= maxIterations; k++) {
     const w = op.apply(v);
@@ -66,10 +76,17 @@ export function spectralNorm(
       throw new Error(`${where}: apply returned a non-finite vector at iteration ${k}.`);
     }
     if (estimate === 0) return { value: 0, iterations: k, converged: true };
-    if (Math.abs(estimate - previous) <= tolerance * estimate) {
-      return { value: estimate, iterations: k, converged: true };
+    if (k > 1) {
+      // With u = previousV and theta = ||A u||: A^2 u = theta w, so the residual of A^2 at u,
+      // relative to theta^2, is ||w - theta u|| / theta.
+      let residual = 0;
+      for (let i = 0; i < dim; i++) residual += (w[i]! - previousNorm * previousV[i]!) ** 2;
+      if (Math.sqrt(residual) <= tolerance * previousNorm) {
+        return { value: estimate, iterations: k, converged: true };
+      }
     }
-    previous = estimate;
+    previousV = v;
+    previousNorm = estimate;
     const next = new Float64Array(dim);
     for (let i = 0; i < dim; i++) next[i] = w[i]! / estimate;
     v = next;
