@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { DEFAULT_EPSILONS, runCertify } from './certify.js';
 import { runKernels } from './kernels/run.js';
 import { runVerify } from './verify.js';
 
@@ -13,6 +14,10 @@ Experiments:
                    --epochs E  --batch-size B  --lr ETA  --lr-decay Q  --clip C  --l2 LAMBDA
                    --forget 50  --seed 42  --workers 2  --block-size K  --lazy  --quick  --out DIR
                    --order 2 (second-order refinement)  --sweep 10,50,100,200,300 (ratio vs deletions)
+
+  certify   accuracy and distance of the certified (noised) release vs epsilon, paper bound with
+            rho = 1 and with measured rho; a certificate and its verification
+            flags: as verify, plus --delta 1e-5  --epsilons 0.1,1,10  --draws 3  --rho-steps 10
 
 Common: --backend node|wasm|cpu (or LETHE_BACKEND)
 Defaults of verify: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05,
@@ -63,6 +68,10 @@ async function main(argv: string[]): Promise<void> {
       backend: { type: 'string' },
       backends: { type: 'string' },
       k: { type: 'string' },
+      delta: { type: 'string' },
+      epsilons: { type: 'string' },
+      draws: { type: 'string' },
+      'rho-steps': { type: 'string' },
     },
   });
   const experiment = {
@@ -98,6 +107,18 @@ async function main(argv: string[]): Promise<void> {
         lazy: values.lazy ?? false,
         order: parseOrder(values.order),
         sweep: values.sweep?.split(',').map((v) => num(v, 'sweep')!),
+        out: values.out,
+      });
+      return;
+    case 'certify':
+      await runCertify({
+        ...experiment,
+        forget: num(values.forget, 'forget') ?? (experiment.quick ? 10 : 50),
+        delta: num(values.delta, 'delta') ?? 1e-5,
+        epsilons: values.epsilons?.split(',').map((v) => num(v, 'epsilons')!) ?? DEFAULT_EPSILONS,
+        draws: num(values.draws, 'draws') ?? (experiment.quick ? 1 : 3),
+        rhoSteps: num(values['rho-steps'], 'rho-steps') ?? (experiment.quick ? 3 : 10),
+        workers: num(values.workers, 'workers'),
         out: values.out,
       });
       return;

@@ -272,9 +272,23 @@ export async function runVerify(flags: VerifyFlags) {
         },
       ),
     );
-    process.stderr.write(
-      `verify: wrote ${flags.out}/result.json, result.md, loss-change.svg, training-loss.svg\n`,
-    );
+    if (sweep) {
+      const series = [{ name: 'first order', points: sweep.map((r) => [r.m, r.ratio] as const) }];
+      if (flags.order === 2) {
+        series.push({ name: 'second order', points: sweep.map((r) => [r.m, r.ratio2!] as const) });
+      }
+      writeAtomic(
+        flags.out,
+        'distance-vs-deletions.svg',
+        chart(series, {
+          title: `Distance to retrain / retrain shift (${model.name})`,
+          xLabel: 'deletions',
+          yLabel: '||w_unlearned - w_retrain|| / ||w - w_retrain||',
+          logY: true,
+        }),
+      );
+    }
+    process.stderr.write(`verify: wrote ${flags.out}/result.json, result.md and SVG plots\n`);
   }
   await store.close();
   return result;
