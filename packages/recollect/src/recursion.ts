@@ -46,12 +46,12 @@ export function computeApproximators(input: RecursionInput): Float32Array {
   const total = trajectory.steps.length;
   try {
     trajectory.steps.forEach((step, t) => {
-      const members: { block: number; row: number; position: number }[] = [];
-      step.batch.forEach((id, position) => {
+      const members: { block: number; row: number; batchId: number }[] = [];
+      for (const id of step.batch) {
         const r = rowOf.get(id);
         if (r !== undefined)
-          members.push({ block: Math.floor(r / blockSize), row: r % blockSize, position });
-      });
+          members.push({ block: Math.floor(r / blockSize), row: r % blockSize, batchId: id });
+      }
       if (members.length === 0 && blocks.every((b) => b === null)) {
         input.onStep?.(t + 1, total);
         return;
@@ -64,45 +64,24 @@ export function computeApproximators(input: RecursionInput): Float32Array {
         tf.tidy(() => tf.norm(g).dataSync()[0]!),
         trajectory.config.clip,
       );
-      const injected =
-        members.length > 0
-          ? tf.tidy(() => {
-              const perSample = point.perSampleGradients();
-              const chosen = tf.gather(
-                perSample,
-                tf.tensor1d(
-                  members.map((m) => m.position),
-                  'int32',
-                ),
-              ) as tf.Tensor2D;
-              return tf.mul(
-                applyClipJacobian(chosen, g, state),
-                step.eta / step.batch.length,
-              ) as tf.Tensor2D;
-            })
-          : null;
       for (let b = 0; b < blockCount; b++) {
-        const mine = members.map((m, j) => ({ ...m, j })).filter((m) => m.block === b);
+        const mine = members.filter((m) => m.block === b);
         const a = blocks[b] ?? null;
         if (a === null && mine.length === 0) continue;
         const next = tf.tidy(() => {
           let out: tf.Tensor2D = a
-            ? stepBlock(point.hmp(a, l2), a, g, state, step.eta)
+            ? stepBlock(point.hmp(a, 0), a, g, state, step.eta, l2)
             : tf.zeros([sizeOf(b), d]);
           if (mine.length > 0) {
-            const rows = tf.gather(
-              injected!,
-              tf.tensor1d(
-                mine.map((m) => m.j),
-                'int32',
-              ),
-            );
-            const indices = tf.tensor2d(
-              mine.map((m) => [m.row]),
+            // The block's members' fresh terms, computed on those samples alone and scattered
+            // into their rows (gathering rows of a wide [B, d] tensor is slow on wasm).
+            const fresh = injection(model, data, w, mine, g, state, step.eta / step.batch.length);
+            const rows = tf.tensor2d(
+              Int32Array.from(mine, (m) => m.row),
               [mine.length, 1],
               'int32',
             );
-            out = tf.add(out, tf.scatterND(indices, rows, [sizeOf(b), d])) as tf.Tensor2D;
+            out = tf.add(out, tf.scatterND(rows, fresh, [sizeOf(b), d])) as tf.Tensor2D;
           }
           return out;
         });
@@ -110,7 +89,6 @@ export function computeApproximators(input: RecursionInput): Float32Array {
         blocks[b] = next;
       }
       tf.dispose([batch.x, batch.labels, g]);
-      injected?.dispose();
       point.dispose();
       input.onStep?.(t + 1, total);
     });
@@ -125,14 +103,45 @@ export function computeApproximators(input: RecursionInput): Float32Array {
   }
 }
 
-/** a - eta D_t (H a): the homogeneous part of one step, for a block of rows. */
+/** (eta/|B|) D_t grad l(w_t; u) for the members u of the batch, as rows [m, d]. */
+function injection(
+  model: Model,
+  data: DataTensors,
+  w: tf.Tensor1D,
+  members: readonly { batchId: number }[],
+  g: tf.Tensor1D,
+  state: ReturnType<typeof clipState>,
+  scale: number,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { x, labels } = data.gather(members.map((m) => m.batchId));
+    const point = model.at(w, { x, labels });
+    try {
+      const perSample = point.perSampleGradients();
+      return tf.mul(
+        state.clipped ? applyClipJacobian(perSample, g, state) : perSample,
+        scale,
+      ) as tf.Tensor2D;
+    } finally {
+      point.dispose();
+    }
+  });
+}
+
+/**
+ * a - eta D_t (H_CE a + lambda a): the homogeneous part of one step for a block of rows, given
+ * the cross-entropy part of the product. Unclipped, the regulariser folds into one scaling of a,
+ * which saves a pass over the block.
+ */
 function stepBlock(
-  ha: tf.Tensor2D,
+  hCe: tf.Tensor2D,
   a: tf.Tensor2D,
   g: tf.Tensor1D,
   state: ReturnType<typeof clipState>,
   eta: number,
+  l2: number,
 ): tf.Tensor2D {
-  const jacobian = state.clipped ? applyClipJacobian(ha, g, state) : ha;
-  return tf.sub(a, tf.mul(jacobian, eta)) as tf.Tensor2D;
+  if (!state.clipped) return tf.sub(tf.mul(a, 1 - eta * l2), tf.mul(hCe, eta)) as tf.Tensor2D;
+  const ha = l2 === 0 ? hCe : tf.add(hCe, tf.mul(a, l2));
+  return tf.sub(a, tf.mul(applyClipJacobian(ha as tf.Tensor2D, g, state), eta)) as tf.Tensor2D;
 }
