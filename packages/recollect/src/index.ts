@@ -11,7 +11,11 @@ export { type RepairOptions, type RepairResult, repair } from './repair.js';
 export { WeightsCursor } from './replay.js';
 export { type Normaliser, type ReplayOptions, replay, retrain } from './retrain.js';
 export { buildSchedule, type ScheduledStep } from './schedule.js';
-export { type SecondOrderResult, secondOrderUpdate } from './second-order.js';
+export {
+  type SecondOrderOptions,
+  type SecondOrderResult,
+  secondOrderUpdate,
+} from './second-order.js';
 export { sgdStep } from './step.js';
 export { type TrainOptions, type TrainResult, train } from './train.js';
 export {

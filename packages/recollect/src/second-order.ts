@@ -20,16 +20,28 @@ export interface SecondOrderResult {
  *   w'_{t+1}  = w'_t  - eta J_t w'_t  + (eta/|B|) D_t sum_{u in U, B_t} grad l(w_t; u)
  *   w''_{t+1} = w''_t - eta J_t w''_t - eta D_t T_t[w'_t, w'_t] + 2 (eta/|B|) D_t sum H_u(w_t) w'_t
  *
- * (clipping's second derivatives dropped). Not additive over requests: recompute for the whole
- * set as it grows.
+ * plus, on clipped steps, the second derivative of clipping along the path's gradient change
+ * (METHOD.md drops it; `clipCurvature: false` reproduces that). Not additive over requests:
+ * recompute for the whole set as it grows.
  */
+export interface SecondOrderOptions {
+  /**
+   * Include the second derivative of clipping on clipped steps (default true). METHOD.md's
+   * recursion drops it; with it the recursion is the exact second derivative of the run
+   * wherever no gradient norm sits exactly at the threshold.
+   */
+  readonly clipCurvature?: boolean;
+  readonly onStep?: (step: number, total: number) => void;
+}
+
 export function secondOrderUpdate(
   model: Model,
   data: DataTensors,
   trajectory: Trajectory,
   removed: ArrayLike<number>,
-  onStep?: (step: number, total: number) => void,
+  options: SecondOrderOptions = {},
 ): SecondOrderResult {
+  const { onStep } = options;
   const started = performance.now();
   const set = new Set(Array.from(removed));
   const { l2, clip } = trajectory.config;
@@ -54,20 +66,24 @@ export function secondOrderUpdate(
         const jac = (y: tf.Tensor2D) => (cs.clipped ? applyClipJacobian(y, g, cs) : y);
         const current = state ?? (tf.zeros([2, d]) as tf.Tensor2D);
         const wPrime = tf.slice(current, [0, 0], [1, d]) as tf.Tensor2D;
-        let out = tf.sub(current, tf.mul(jac(point.hmp(current, l2)), step.eta)) as tf.Tensor2D;
-        if (state !== null) {
-          const curvature = jac(point.thirdDerivative(wPrime));
-          out = tf.sub(
-            out,
-            tf.concat([tf.zeros([1, d]), tf.mul(curvature, step.eta)]),
-          ) as tf.Tensor2D;
+        const hv = point.hmp(current, l2);
+        const sums = members.length > 0 ? memberSums(model, data, w, members, wPrime) : null;
+        const size = step.batch.length;
+        // gDot = d/domega grad L_t(w_t(omega)) = H w' - (1/|B|) sum grad l_u;
+        // its derivative adds T[w', w'] + H w'' - (2/|B|) sum H_u w'.
+        let gDot = tf.slice(hv, [0, 0], [1, d]);
+        let gDDot = tf.slice(hv, [1, 0], [1, d]);
+        if (state !== null) gDDot = tf.add(gDDot, point.thirdDerivative(wPrime));
+        if (sums) {
+          gDot = tf.sub(gDot, tf.div(sums.gradients, size));
+          gDDot = tf.sub(gDDot, tf.mul(sums.hessian, 2 / size));
         }
-        if (members.length > 0)
-          out = tf.add(
-            out,
-            memberTerms(model, data, w, members, wPrime, step.eta / step.batch.length, jac),
-          );
-        return out;
+        let out = tf.sub(current, tf.mul(jac(tf.concat([gDot, gDDot]) as tf.Tensor2D), step.eta));
+        if (cs.clipped && options.clipCurvature !== false) {
+          const curvature = clipSecondDerivative(g, cs.norm, clip, gDot as tf.Tensor2D);
+          out = tf.sub(out, tf.concat([tf.zeros([1, d]), tf.mul(curvature, step.eta)]));
+        }
+        return out as tf.Tensor2D;
       });
       state?.dispose();
       state = next;
@@ -87,25 +103,36 @@ export function secondOrderUpdate(
   }
 }
 
-/** [(eta/|B|) D sum grad l_u ; 2 (eta/|B|) D sum H_u w'] for the members of U in this batch. */
-function memberTerms(
+/** sum_u grad l(w; u) and sum_u H_u(w) w' over the members of U in this batch. */
+function memberSums(
   model: Model,
   data: DataTensors,
   w: tf.Tensor1D,
   members: Int32Array,
   wPrime: tf.Tensor2D,
-  scale: number,
-  jac: (y: tf.Tensor2D) => tf.Tensor2D,
-): tf.Tensor2D {
+) {
   const { x, labels } = data.gather(members);
   // Denominator 1 and no regulariser: the point's gradient and HMP are the members' sums.
   const point = model.at(w, { x, labels, denominator: 1 });
   try {
-    const grads = tf.reshape(point.gradient(0), [1, -1]) as tf.Tensor2D;
-    const hu = point.hmp(wPrime, 0);
-    return tf.mul(jac(tf.concat([grads, tf.mul(hu, 2)]) as tf.Tensor2D), scale) as tf.Tensor2D;
+    return { gradients: tf.reshape(point.gradient(0), [1, -1]), hessian: point.hmp(wPrime, 0) };
   } finally {
     point.dispose();
     tf.dispose([x, labels]);
   }
+}
+
+/**
+ * The second derivative of clip(g) = C g / ||g|| (a clipped step) along u, twice:
+ * -(C/r^2) (2 (g^.u) P u + g^ ||P u||^2), with r = ||g||, g^ = g/r, P = I - g^ g^T.
+ */
+function clipSecondDerivative(g: tf.Tensor1D, r: number, c: number, u: tf.Tensor2D): tf.Tensor2D {
+  const gHat = tf.reshape(tf.div(g, r), [1, -1]);
+  const along = tf.sum(tf.mul(gHat, u));
+  const pu = tf.sub(u, tf.mul(gHat, along));
+  const pu2 = tf.sum(tf.square(pu));
+  return tf.mul(
+    tf.add(tf.mul(pu, tf.mul(along, 2)), tf.mul(gHat, pu2)),
+    -c / (r * r),
+  ) as tf.Tensor2D;
 }

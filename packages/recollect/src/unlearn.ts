@@ -113,7 +113,7 @@ export class Unlearner {
     const started = performance.now();
     const tensors = new DataTensors(this.model, source);
     try {
-      const result = secondOrderUpdate(this.model, tensors, this.trajectory, ids, onStep);
+      const result = secondOrderUpdate(this.model, tensors, this.trajectory, ids, { onStep });
       this.current = result.weights;
     } finally {
       tensors.dispose();

@@ -131,12 +131,16 @@ export function third64(p: Problem64, w: ArrayLike<number>, v: ArrayLike<number>
   return out;
 }
 
-/** The second-order recursion of METHOD.md in float64: returns [w'_T, w''_T]. */
+/**
+ * The second-order recursion in float64: returns [w'_T, w''_T]. With clipCurvature, clipped
+ * steps add the second derivative of clipping (the engine's default); without, METHOD.md's form.
+ */
 export function secondOrder64(
   data: Data64,
   config: TrainConfig,
   ws: Float64Array[],
   removed: number[],
+  clipCurvature = true,
 ): [Float64Array, Float64Array] {
   const schedule = buildSchedule(data.n, config);
   const d = ws[0]!.length;
@@ -146,36 +150,39 @@ export function secondOrder64(
     const w = ws[t]!;
     const p = problem(data, step.batch, config.l2);
     const g = gradient64(p, w);
-    const gn = norm(g);
-    const clipped = gn > config.clip;
+    const r = norm(g);
+    const clipped = r > config.clip;
+    const gHat = g.map((x) => x / r);
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Array.from(a).reduce((s, x, j) => s + x * b[j]!, 0);
     const jac = (v: Float64Array): Float64Array => {
       if (!clipped) return v;
-      const dot = v.reduce((s, x, j) => s + (x * g[j]!) / gn, 0);
-      return Float64Array.from(v, (x, j) => (config.clip / gn) * (x - (dot * g[j]!) / gn));
+      const a = dot(v, gHat);
+      return Float64Array.from(v, (x, j) => (config.clip / r) * (x - a * gHat[j]!));
     };
-    const j1 = jac(hvp64(p, w, w1));
-    const j2 = jac(hvp64(p, w, w2));
-    const tvv = jac(third64(p, w, w1));
-    const inj1 = new Float64Array(d);
-    const inj2 = new Float64Array(d);
+    const size = step.batch.length;
+    const gDot = hvp64(p, w, w1);
+    const gDDot = Float64Array.from(hvp64(p, w, w2), (x, j) => x + third64(p, w, w1)[j]!);
     for (const u of Array.from(step.batch).filter((id) => removed.includes(id))) {
       const gu = sampleGradient64(data, u, w);
       const hu = hvp64(problem(data, [u], 0), w, w1);
       for (let j = 0; j < d; j++) {
-        inj1[j]! += gu[j]!;
-        inj2[j]! += 2 * hu[j]!;
+        gDot[j]! -= gu[j]! / size;
+        gDDot[j]! -= (2 * hu[j]!) / size;
       }
     }
-    const c = step.eta / step.batch.length;
-    const i1 = jac(inj1);
-    const i2 = jac(inj2);
-    const n1 = Float64Array.from(w1, (x, j) => x - step.eta * j1[j]! + c * i1[j]!);
-    const n2 = Float64Array.from(
-      w2,
-      (x, j) => x - step.eta * j2[j]! - step.eta * tvv[j]! + c * i2[j]!,
-    );
-    w1 = n1;
-    w2 = n2;
+    const j1 = jac(gDot);
+    const j2 = jac(gDDot);
+    const curvature = new Float64Array(d);
+    if (clipped && clipCurvature) {
+      const a = dot(gDot, gHat);
+      const pu = gDot.map((x, j) => x - a * gHat[j]!);
+      const pu2 = dot(pu, pu);
+      for (let j = 0; j < d; j++)
+        curvature[j] = (-config.clip / (r * r)) * (2 * a * pu[j]! + gHat[j]! * pu2);
+    }
+    w1 = Float64Array.from(w1, (x, j) => x - step.eta * j1[j]!);
+    w2 = Float64Array.from(w2, (x, j) => x - step.eta * (j2[j]! + curvature[j]!));
   });
   return [w1, w2];
 }

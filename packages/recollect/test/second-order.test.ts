@@ -34,23 +34,33 @@ describe('second-order recollection', () => {
     await useBackend(process.env.LETHE_BACKEND ?? 'wasm');
   });
 
-  it("float64: w'' equals the second difference of the run in omega (no clipping)", () => {
-    // The recursion drops clipping's second derivatives (METHOD.md), so it is exact only on
-    // steps that do not clip: check it on the same run with a threshold never reached.
-    const unclipped = { ...config, clip: 1e6 };
-    const ws = train64(data64, unclipped, w0);
-    const [w1, w2] = secondOrder64(data64, unclipped, ws, removed);
+  it("float64: w'' equals the second difference of the run in omega, clipped steps included", () => {
+    const ws = train64(data64, config, w0);
     const run = (omega: number) =>
-      train64(data64, unclipped, w0, new Map(removed.map((u) => [u, 1 - omega]))).at(-1)!;
+      train64(data64, config, w0, new Map(removed.map((u) => [u, 1 - omega]))).at(-1)!;
     const omega = 1e-3;
     const plus = run(omega);
     const minus = run(-omega);
     const mid = ws.at(-1)!;
     const fd1 = plus.map((p, j) => (p - minus[j]!) / (2 * omega));
     const fd2 = plus.map((p, j) => (p - 2 * mid[j]! + minus[j]!) / omega ** 2);
+    const [w1, w2] = secondOrder64(data64, config, ws, removed);
     expect(relErr(w1, fd1)).toBeLessThan(1e-5);
     // truncation O(omega^2) and rounding eps64 / omega^2 ~ 1e-10: both far below 1e-4
     expect(relErr(w2, fd2)).toBeLessThan(1e-4);
+    // METHOD.md's form drops clipping's second derivative: exact only where nothing clips.
+    const [, dropped] = secondOrder64(data64, config, ws, removed, false);
+    expect(relErr(dropped, fd2)).toBeGreaterThan(1e-2);
+    const unclipped = { ...config, clip: 1e6 };
+    const wsU = train64(data64, unclipped, w0);
+    const runU = (omega: number) =>
+      train64(data64, unclipped, w0, new Map(removed.map((u) => [u, 1 - omega]))).at(-1)!;
+    const fdU = runU(omega).map(
+      (p, j) => (p - 2 * wsU.at(-1)![j]! + runU(-omega)[j]!) / omega ** 2,
+    );
+    expect(relErr(secondOrder64(data64, unclipped, wsU, removed, false)[1], fdU)).toBeLessThan(
+      1e-4,
+    );
   });
 
   it('the float32 engine matches the float64 recursion and beats first order against retraining', async () => {
@@ -59,7 +69,13 @@ describe('second-order recollection', () => {
     const [w1, w2] = secondOrder64(data64, config, ws, removed);
     const tensors = new DataTensors(model, data);
     const r = secondOrderUpdate(model, tensors, trajectory, removed);
+    const dropped = secondOrderUpdate(model, tensors, trajectory, removed, {
+      clipCurvature: false,
+    });
     tensors.dispose();
+    expect(
+      relErr(dropped.second, secondOrder64(data64, config, ws, removed, false)[1]),
+    ).toBeLessThan(1e-3);
     // w' is accumulated like the first-order vectors (measured ~1e-6); w'' adds a third
     // derivative per step and is of second order in float32 rounding, so it is looser.
     expect(relErr(r.first, w1)).toBeLessThan(1e-5);
