@@ -109,7 +109,12 @@ export async function runVerify(flags: VerifyFlags) {
   };
   distance.ratio = distance.hf / distance.retrainShift;
 
-  let secondOrder: { hf2: number; ratio: number; seconds: number } | null = null;
+  let secondOrder: {
+    hf2: number;
+    ratio: number;
+    seconds: number;
+    withoutClipCurvature: { hf2: number; ratio: number };
+  } | null = null;
   let hf2: Float32Array | null = null;
   if (flags.order === 2) {
     const progress = progressLine('second order');
@@ -118,10 +123,17 @@ export async function runVerify(flags: VerifyFlags) {
     );
     hf2 = unlearner.weights;
     const d2 = l2Distance(hf2, retrained);
+    // METHOD.md's form, without clipping's second derivative, for comparison.
+    const tensors = new DataTensors(model, trainingData);
+    const methodForm = secondOrderUpdate(model, tensors, trajectory, forget, {
+      clipCurvature: false,
+    });
+    const dMethod = l2Distance(methodForm.weights, retrained);
     secondOrder = {
       hf2: d2,
       ratio: d2 / distance.retrainShift,
       seconds: record.milliseconds / 1000,
+      withoutClipCurvature: { hf2: dMethod, ratio: dMethod / distance.retrainShift },
     };
   }
   const sweep = flags.sweep ? await runSweep(flags, exp, trajectory, store, weights) : null;
@@ -200,6 +212,10 @@ export async function runVerify(flags: VerifyFlags) {
         ? ([
             ['distance HF2 (second order) to retrain', secondOrder.hf2],
             ['ratio HF2 / shift', secondOrder.ratio],
+            [
+              'ratio HF2 / shift, METHOD.md form (no clipping curvature)',
+              secondOrder.withoutClipCurvature.ratio,
+            ],
             ['second-order pass seconds', secondOrder.seconds],
           ] as [string, number][])
         : []),
