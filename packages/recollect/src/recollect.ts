@@ -177,7 +177,9 @@ async function runInWorkers(
             initial: initialShares[i],
             blockSize: Math.min(blockSize, share.length),
           };
-          const worker = new Worker(entry, { workerData: task });
+          // --input-type (set when the parent runs code from -e) is invalid for a file entry.
+          const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+          const worker = new Worker(entry, { workerData: task, execArgv });
           worker.on('message', (m: WorkerMessage) => {
             if (m.kind === 'progress') {
               progress[i] = (m.step / m.total) * (share.length / ids.length);
