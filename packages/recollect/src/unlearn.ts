@@ -150,10 +150,10 @@ export class Unlearner {
     await this.validate(ids);
     const started = performance.now();
     const delta = await this.sumOf(ids);
-    const next = new Float32Array(this.current.length);
-    for (let i = 0; i < next.length; i++) next[i] = this.current[i]! + delta[i]!;
+    // Erase first: if it fails, nothing has changed; after it, the in-place update cannot fail.
     if (this.source.kind === 'store') await this.source.store.erase(ids);
-    this.current = next;
+    const w = this.current;
+    for (let i = 0; i < w.length; i++) w[i]! += delta[i]!;
     const request = this.log.length;
     for (const id of ids) this.forgottenAt.set(id, request);
     const record: UnlearnRecord = { request, ids, mode, milliseconds: performance.now() - started };
