@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+import { patchWasmKernels } from './wasm-kernels.js';
 
 /** The numerical backends Lethe can run on, best first. */
 export type BackendName = 'node' | 'wasm' | 'cpu';
@@ -28,6 +29,7 @@ function registerBackend(name: BackendName): void {
     // The wasm backend's threads do not start under Node: parallelism comes from worker
     // threads instead, so ask for the single-threaded SIMD binary explicitly.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    patchWasmKernels();
   } else {
     require('@tensorflow/tfjs-backend-cpu');
   }
