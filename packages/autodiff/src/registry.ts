@@ -1,4 +1,6 @@
 import type { Model } from './model.js';
+import { cnn } from './models/cnn.js';
+import { lenet } from './models/lenet.js';
 import { logisticRegression } from './models/logistic.js';
 import { mlp } from './models/mlp.js';
 
@@ -46,3 +48,5 @@ registerModel('mlp', (o) =>
     inputShape: o.inputShape,
   }),
 );
+registerModel('cnn', (o) => cnn({ inputShape: o.inputShape, classes: o.classes }));
+registerModel('lenet', (o) => lenet({ inputShape: o.inputShape, classes: o.classes }));

@@ -1,0 +1,62 @@
+import { conv2d } from '../layers/conv2d.js';
+import { dense } from '../layers/dense.js';
+import { maxPool2d } from '../layers/maxpool.js';
+import { relu } from '../layers/relu.js';
+import { type Model, type NamedLayer, sequential } from '../model.js';
+
+export interface CnnOptions {
+  /** Per-sample input shape [H, W, C] (default MNIST, [28, 28, 1]). */
+  readonly inputShape?: readonly number[];
+  readonly classes?: number;
+}
+
+/**
+ * The paper's MNIST CNN: conv 1->10 k5, maxpool 2, relu, conv 10->20 k5, maxpool 2, relu,
+ * fc 320->50, relu, fc 50->10 (d = 21,840 for 28x28x1 inputs and 10 classes).
+ *
+ * Layout (NHWC throughout; for [28, 28, 1]):
+ *   conv1.weight [5, 5, 1, 10]   conv1.bias [10]
+ *   conv2.weight [5, 5, 10, 20]  conv2.bias [20]
+ *   fc1.weight   [50, 321]       (row o = W[o, :] then b[o]; inputs in (h, w, c) order of the
+ *                                 [4, 4, 20] feature map, not PyTorch's (c, h, w))
+ *   fc2.weight   [10, 51]
+ */
+export function cnnLayers(options: CnnOptions = {}): NamedLayer[] {
+  const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
+  const classes = options.classes ?? 10;
+  const conv1 = conv2d({ inChannels: inputShape[2], outChannels: 10, kernel: 5, inputShape });
+  const pool1 = maxPool2d(2, conv1.outputShape);
+  const conv2 = conv2d({
+    inChannels: 10,
+    outChannels: 20,
+    kernel: 5,
+    inputShape: pool1.outputShape,
+  });
+  const pool2 = maxPool2d(2, conv2.outputShape);
+  const flat = pool2.outputShape.reduce((a, b) => a * b, 1);
+  return [
+    { name: 'conv1', layer: conv1 },
+    { name: 'pool1', layer: pool1 },
+    { name: 'relu1', layer: relu(pool1.outputShape) },
+    { name: 'conv2', layer: conv2 },
+    { name: 'pool2', layer: pool2 },
+    { name: 'relu2', layer: relu(pool2.outputShape) },
+    { name: 'fc1', layer: dense(flat, 50, pool2.outputShape) },
+    { name: 'relu3', layer: relu([50]) },
+    { name: 'fc2', layer: dense(50, classes) },
+  ];
+}
+
+export function cnn(options: CnnOptions = {}): Model {
+  return sequential('cnn', cnnLayers(options));
+}
+
+/** Validates an image input shape [H, W, C]. */
+export function checkImageShape(model: string, shape: readonly number[]): [number, number, number] {
+  if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s > 0)) {
+    throw new Error(
+      `Model ${model}: inputShape must be an image shape [H, W, C] (e.g. [28, 28, 1]), got [${shape}].`,
+    );
+  }
+  return shape as [number, number, number];
+}
