@@ -21,7 +21,7 @@ export function markdownTable(
 
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
+  if (Number.isInteger(x) && Math.abs(x) < 1e9) return String(x);
   const a = Math.abs(x);
   if (a >= 1e5 || a < 1e-3) return x.toExponential(3);
   if (a >= 100) return x.toFixed(1);
