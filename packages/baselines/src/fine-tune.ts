@@ -1,0 +1,102 @@
+import { deriveSeed } from '@lethe/autodiff';
+import { type TrainConfig, train } from '@lethe/recollect';
+import {
+  notPrepared,
+  type PrepareRecord,
+  RequestLedger,
+  seconds,
+  startWeights,
+  type UnlearningContext,
+  type UnlearningMethod,
+  type UnlearnResult,
+} from './method.js';
+import { selectRows } from './subset.js';
+
+export interface FineTuneOptions {
+  /** k: epochs of SGD on the remaining data per request (default 2). */
+  readonly epochs?: number;
+  /** eta_0 of the fine-tuning schedule (default: the run's eta_0). */
+  readonly lr?: number;
+  /** q of the schedule, restarted at every request (default: the run's q). */
+  readonly lrDecay?: number;
+  /** Default: the run's |B|, C and lambda. */
+  readonly batchSize?: number;
+  readonly clip?: number;
+  readonly l2?: number;
+  /** Seeds the permutations (default: derived from the run's seed and the request index). */
+  readonly seed?: number;
+}
+
+/**
+ * Fine-tuning: k more epochs of the run's own SGD (seeded permutations, |B|, clipping, L2,
+ * eta_t = eta_0 q^t restarted at the request) on the remaining data, from the current weights.
+ * Requests accumulate: each one fine-tunes on what is left after all requests so far.
+ */
+export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
+  const name = 'fine-tune';
+  let state: { ctx: UnlearningContext; w0: Float32Array; w: Float32Array; ledger: RequestLedger };
+  let prepared = false;
+  return {
+    name,
+    async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
+      const w0 = startWeights(ctx);
+      state = { ctx, w0, w: w0, ledger: new RequestLedger(name, ctx.data.n) };
+      prepared = true;
+      return {
+        method: name,
+        seconds: 0,
+        bytes: 0,
+        detail: { config: configFor(ctx, 0, ctx.data.n) },
+      };
+    },
+    async unlearn(ids: ArrayLike<number>): Promise<UnlearnResult> {
+      if (!prepared) throw notPrepared(name);
+      const { ctx, ledger } = state;
+      const list = ledger.check(ids);
+      const started = performance.now();
+      const gone = new Set([...ledger.removed, ...list]);
+      const keep = Array.from({ length: ctx.data.n }, (_, i) => i).filter((i) => !gone.has(i));
+      const request = ledger.commit(list);
+      const config = configFor(ctx, request, keep.length);
+      const remaining = selectRows(ctx.model, ctx.data, keep);
+      const { weights } = train(ctx.model, remaining, config, {
+        initialWeights: state.w,
+        checkpoints: { kind: 'none' },
+      });
+      state.w = weights;
+      return {
+        weights: Float32Array.from(weights),
+        record: {
+          method: name,
+          request,
+          ids: list,
+          removed: gone.size,
+          seconds: seconds(started),
+          detail: { config },
+        },
+      };
+    },
+    async reset(): Promise<void> {
+      if (!prepared) throw notPrepared(name);
+      state.w = state.w0;
+      state.ledger.reset();
+    },
+    async dispose(): Promise<void> {
+      prepared = false;
+    },
+  };
+
+  function configFor(ctx: UnlearningContext, request: number, remaining: number): TrainConfig {
+    const run = ctx.trajectory.config;
+    const config: TrainConfig = {
+      epochs: options.epochs ?? 2,
+      batchSize: Math.min(options.batchSize ?? run.batchSize, remaining),
+      lr: options.lr ?? run.lr,
+      lrDecay: options.lrDecay ?? run.lrDecay,
+      clip: options.clip ?? run.clip,
+      l2: options.l2 ?? run.l2,
+      seed: options.seed ?? deriveSeed(run.seed, 0xf1e7, request),
+    };
+    return config;
+  }
+}

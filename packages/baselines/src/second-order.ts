@@ -1,0 +1,287 @@
+import { tf } from '@lethe/autodiff';
+import type { CgOptions, CgResult } from './cg.js';
+import { conjugateGradient } from './cg.js';
+import {
+  type CholeskyFactor,
+  choleskySolve,
+  type DampingOptions,
+  factorWithDamping,
+} from './cholesky.js';
+import { ChunkedPoints, defaultChunk, sumGradients } from './data-ops.js';
+import { type HessianOptions, hessianSum } from './hessian.js';
+import {
+  notPrepared,
+  type PrepareRecord,
+  RequestLedger,
+  seconds,
+  startWeights,
+  type UnlearningContext,
+  type UnlearningMethod,
+  type UnlearnResult,
+} from './method.js';
+
+/** How the linear system H x = g is solved. */
+export type SecondOrderSolver = 'cholesky' | 'cg';
+
+export interface SecondOrderOptions {
+  /** 'cholesky': explicit Hessian, dense factorisation; 'cg': Hessian-vector products only. */
+  readonly solver?: SecondOrderSolver;
+  readonly cg?: CgOptions;
+  /** Damping policy when the Hessian is not positive definite (Cholesky and CG alike). */
+  readonly damping?: DampingOptions;
+  /** How the explicit Hessian is built (Cholesky solver). */
+  readonly hessian?: Omit<HessianOptions, 'onProgress'>;
+  /** Progress of the explicit Hessian builds. */
+  readonly onProgress?: (stage: string, fraction: number) => void;
+}
+
+type Kind = 'newton' | 'jackknife';
+
+/**
+ * Newton step (Sekhari et al. 2021) and infinitesimal jackknife (Suriyakumar & Wilson 2022),
+ * as METHOD.md states them, with w the prepared weights, U all samples forgotten so far, m = |U|:
+ *
+ *   newton:    w + H_rem^{-1} (1/(n-m)) sum_{u in U} grad l(w; u),
+ *              H_rem = (1/(n-m)) sum_{i not in U} H_i(w) + lambda I
+ *   jackknife: w + H_all^{-1} (1/n) sum_{u in U} grad l(w; u),
+ *              H_all = (1/n) sum_i H_i(w) + lambda I
+ *
+ * (l the cross-entropy, H_i its Hessian at sample i, lambda the run's L2.) Every request
+ * recomputes the update for the whole set from the prepared weights, so a sequence of requests
+ * gives the same weights as one request for their union.
+ */
+class SecondOrderMethod implements UnlearningMethod {
+  readonly name: string;
+  private ctx?: UnlearningContext;
+  private w0?: Float32Array;
+  private ledger?: RequestLedger;
+  /** newton + cholesky: sum_i H_i over all samples (d^2); jackknife + cholesky: the factor. */
+  private hessianAll?: Float32Array;
+  private factor?: CholeskyFactor;
+  private factorMu = 0;
+  private jackknifePoints?: ChunkedPoints;
+  private readonly solver: SecondOrderSolver;
+
+  constructor(
+    private readonly kind: Kind,
+    private readonly options: SecondOrderOptions,
+  ) {
+    this.solver = options.solver ?? 'cholesky';
+    if (this.solver !== 'cholesky' && this.solver !== 'cg') {
+      throw new Error(`Unknown solver "${this.solver}": use 'cholesky' or 'cg'.`);
+    }
+    this.name = `${kind === 'newton' ? 'newton' : 'jackknife'}${this.solver === 'cg' ? '-cg' : ''}`;
+  }
+
+  async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
+    await this.dispose();
+    const started = performance.now();
+    const w0 = startWeights(ctx);
+    const { model, data } = ctx;
+    const d = model.d;
+    this.ctx = ctx;
+    this.w0 = w0;
+    this.ledger = new RequestLedger(this.name, data.n);
+    const all = Int32Array.from({ length: data.n }, (_, i) => i);
+    const detail: Record<string, unknown> = { solver: this.solver, d };
+    let bytes = 0;
+    if (this.solver === 'cholesky') {
+      const t = performance.now();
+      const sum = hessianSum(model, data, w0, all, {
+        ...this.options.hessian,
+        onProgress: (f) => this.options.onProgress?.(`${this.name}: Hessian`, f),
+      });
+      detail.hessianSeconds = seconds(t);
+      bytes = d * d * 4;
+      if (this.kind === 'newton') {
+        // The statistic kept: sum_i H_i at w; each request subtracts the forgotten ones.
+        this.hessianAll = sum;
+      } else {
+        const l2 = ctx.trajectory.config.l2;
+        for (let i = 0; i < d * d; i++) sum[i]! /= data.n;
+        for (let i = 0; i < d; i++) sum[i * d + i]! += l2;
+        const damped = factorWithDamping(sum, d, this.options.damping);
+        this.factor = damped.factor;
+        this.factorMu = damped.mu;
+        Object.assign(detail, {
+          factorSeconds: damped.seconds,
+          mu: damped.mu,
+          attempts: damped.attempts,
+        });
+      }
+    } else if (this.kind === 'jackknife') {
+      // Nothing is stored but the model's own forward caches (rebuilt on demand).
+      detail.note = 'CG keeps no statistics: every request runs CG on H_all-vector products';
+    }
+    return { method: this.name, seconds: seconds(started), bytes, detail };
+  }
+
+  async unlearn(ids: ArrayLike<number>): Promise<UnlearnResult> {
+    const { ctx, w0, ledger } = this;
+    if (!ctx || !w0 || !ledger) throw notPrepared(this.name);
+    const list = ledger.check(ids);
+    const started = performance.now();
+    const { model, data } = ctx;
+    const d = model.d;
+    const n = data.n;
+    const l2 = ctx.trajectory.config.l2;
+    const removed = [...ledger.removed, ...list].sort((a, b) => a - b);
+    const m = removed.length;
+    const denominator = this.kind === 'newton' ? n - m : n;
+    const g = sumGradients(model, data, w0, removed);
+    for (let j = 0; j < d; j++) g[j]! /= denominator;
+    const detail: Record<string, unknown> = { m, solver: this.solver };
+    let delta: Float64Array;
+    if (this.solver === 'cholesky') {
+      let factor = this.factor;
+      let mu = this.factorMu;
+      if (this.kind === 'newton') {
+        // H_rem = (sum_all H_i - sum_U H_u) / (n - m) + lambda I, refactorised per request.
+        let t = performance.now();
+        const h = hessianSum(model, data, w0, removed, {
+          ...this.options.hessian,
+          onProgress: (f) => this.options.onProgress?.(`${this.name}: forgotten Hessian`, f),
+        });
+        const all = this.hessianAll!;
+        for (let i = 0; i < d * d; i++) h[i] = (all[i]! - h[i]!) / (n - m);
+        for (let i = 0; i < d; i++) h[i * d + i]! += l2;
+        detail.hessianSeconds = seconds(t);
+        t = performance.now();
+        const damped = factorWithDamping(h, d, this.options.damping);
+        factor = damped.factor;
+        mu = damped.mu;
+        Object.assign(detail, { factorSeconds: damped.seconds, attempts: damped.attempts });
+      }
+      const t = performance.now();
+      delta = choleskySolve(factor!, g);
+      detail.solveSeconds = seconds(t);
+      detail.mu = mu;
+    } else {
+      const ids =
+        this.kind === 'newton'
+          ? complement(n, removed)
+          : Int32Array.from({ length: n }, (_, i) => i);
+      const points =
+        this.kind === 'jackknife' && this.jackknifePoints
+          ? this.jackknifePoints
+          : new ChunkedPoints(model, data, w0, ids, defaultChunk(model, 1, ids.length));
+      if (this.kind === 'jackknife') this.jackknifePoints = points;
+      try {
+        const result = dampedCg(points, 1 / denominator, l2, g, this.options);
+        delta = result.x;
+        Object.assign(detail, {
+          iterations: result.totalIterations,
+          residual: result.residual,
+          converged: result.converged,
+          mu: result.mu,
+          attempts: result.attempts,
+        });
+      } finally {
+        if (this.kind === 'newton') points.dispose();
+      }
+    }
+    const weights = Float32Array.from(w0, (v, j) => v + delta[j]!);
+    const request = ledger.commit(list);
+    return {
+      weights,
+      record: {
+        method: this.name,
+        request,
+        ids: list,
+        removed: m,
+        seconds: seconds(started),
+        detail,
+      },
+    };
+  }
+
+  async reset(): Promise<void> {
+    if (!this.ledger) throw notPrepared(this.name);
+    this.ledger.reset();
+  }
+
+  async dispose(): Promise<void> {
+    this.jackknifePoints?.dispose();
+    this.jackknifePoints = undefined;
+    this.hessianAll = undefined;
+    this.factor = undefined;
+    this.ctx = undefined;
+    this.w0 = undefined;
+    this.ledger = undefined;
+  }
+}
+
+function complement(n: number, removed: readonly number[]): Int32Array {
+  const gone = new Set(removed);
+  return Int32Array.from({ length: n }, (_, i) => i).filter((i) => !gone.has(i));
+}
+
+interface DampedCgResult extends CgResult {
+  readonly mu: number;
+  readonly attempts: number;
+  readonly totalIterations: number;
+}
+
+/**
+ * CG on (scale * sum_i H_i + (lambda + mu) I) x = b; when CG meets negative curvature it is
+ * restarted with damping mu, first initialRelative * (b^T H b / b^T b), then growing.
+ */
+function dampedCg(
+  points: ChunkedPoints,
+  scale: number,
+  l2: number,
+  b: Float64Array,
+  options: SecondOrderOptions,
+): DampedCgResult {
+  const d = b.length;
+  const hv = (v: Float64Array): Float64Array => {
+    const t = tf.tensor2d(Float32Array.from(v), [1, d]);
+    const out = points.hmp(t);
+    t.dispose();
+    const values = out.dataSync();
+    out.dispose();
+    return Float64Array.from(values);
+  };
+  const growth = options.damping?.growth ?? 10;
+  const maxAttempts = options.damping?.maxAttempts ?? 12;
+  let mu = 0;
+  let total = 0;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const shift = l2 + mu;
+    const result = conjugateGradient(
+      (v) => {
+        const h = hv(v);
+        for (let j = 0; j < d; j++) h[j] = scale * h[j]! + shift * v[j]!;
+        return h;
+      },
+      b,
+      options.cg,
+    );
+    total += result.iterations;
+    if (!result.negativeCurvature)
+      return { ...result, mu, attempts: attempt, totalIterations: total };
+    if (mu === 0) {
+      const hb = hv(b);
+      let bhb = 0;
+      let bb = 0;
+      for (let j = 0; j < d; j++) {
+        bhb += b[j]! * (scale * hb[j]! + l2 * b[j]!);
+        bb += b[j]! ** 2;
+      }
+      mu = (options.damping?.initialRelative ?? 1e-6) * Math.max(Math.abs(bhb) / bb, 1e-12);
+    } else mu *= growth;
+  }
+  throw new Error(
+    `CG met negative curvature after ${maxAttempts} damping attempts (last mu ${mu / growth}): raise damping.maxAttempts or damping.initialRelative.`,
+  );
+}
+
+/** Newton step of Sekhari et al. (2021) on the remaining data's Hessian (see METHOD.md). */
+export function newtonStep(options: SecondOrderOptions = {}): UnlearningMethod {
+  return new SecondOrderMethod('newton', options);
+}
+
+/** Infinitesimal jackknife of Suriyakumar & Wilson (2022) on the full data's Hessian. */
+export function infinitesimalJackknife(options: SecondOrderOptions = {}): UnlearningMethod {
+  return new SecondOrderMethod('jackknife', options);
+}
