@@ -177,8 +177,9 @@ async function runInWorkers(
             initial: initialShares[i],
             blockSize: Math.min(blockSize, share.length),
           };
-          // --input-type (set when the parent runs code from -e) is invalid for a file entry.
-          const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+          // Workers refuse per-process flags (--expose-gc) and --input-type (set when the parent
+          // runs code from -e) does not apply to a file entry.
+          const execArgv = process.execArgv.filter((a) => !/^--(input-type|expose-gc)/.test(a));
           const worker = new Worker(entry, { workerData: task, execArgv });
           worker.on('message', (m: WorkerMessage) => {
             if (m.kind === 'progress') {

@@ -39,8 +39,11 @@ function runWorkers(
       { length: parties },
       (_, i) =>
         new Promise<KernelMeasurement>((resolve, reject) => {
+          // Workers refuse per-process flags such as --expose-gc (the bench script sets it).
+          const execArgv = process.execArgv.filter((a) => !/^--(input-type|expose-gc)/.test(a));
           const w = new Worker(entry, {
             workerData: { ...task, seed: task.seed + i, barrier, parties },
+            execArgv,
           });
           w.once('message', (msg: { ok: boolean; m?: KernelMeasurement; error?: string }) => {
             void w.terminate();
