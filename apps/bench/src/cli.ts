@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { DEFAULT_EPSILONS, runCertify } from './certify.js';
+import { runCompare } from './compare.js';
 import { runKernels } from './kernels/run.js';
 import { runVerify } from './verify.js';
 
@@ -18,6 +19,13 @@ Experiments:
   certify   accuracy and distance of the certified (noised) release vs epsilon, paper bound with
             rho = 1 and with measured rho; a certificate and its verification
             flags: as verify, plus --delta 1e-5  --epsilons 0.1,1,10  --draws 3  --rho-steps 10
+  compare   every unlearning method side by side with retraining over a deletion sweep
+            (Newton step, infinitesimal jackknife, their CG variants, fine-tune, negative
+            gradient, Hessian-free): distance, accuracy, precompute, storage, time per request
+            flags: --settings logistic,cnn (default logistic)  --deletions 10,50,100,200,300
+                   --seeds 3  --seed 42  --methods a,b  --workers 2  --cnn-explicit
+                   --finetune-epochs 2  --neggrad-steps 5  --n N  --epochs E  --quick  --out DIR
+            --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds)
 
 Common: --backend node|wasm|cpu (or LETHE_BACKEND)
 Defaults of verify: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05,
@@ -72,6 +80,13 @@ async function main(argv: string[]): Promise<void> {
       epsilons: { type: 'string' },
       draws: { type: 'string' },
       'rho-steps': { type: 'string' },
+      settings: { type: 'string' },
+      deletions: { type: 'string' },
+      seeds: { type: 'string' },
+      methods: { type: 'string' },
+      'cnn-explicit': { type: 'boolean', default: false },
+      'finetune-epochs': { type: 'string' },
+      'neggrad-steps': { type: 'string' },
     },
   });
   const experiment = {
@@ -119,6 +134,25 @@ async function main(argv: string[]): Promise<void> {
         draws: num(values.draws, 'draws') ?? (experiment.quick ? 1 : 3),
         rhoSteps: num(values['rho-steps'], 'rho-steps') ?? (experiment.quick ? 3 : 10),
         workers: num(values.workers, 'workers'),
+        out: values.out,
+      });
+      return;
+    case 'compare':
+      await runCompare({
+        settings: values.settings?.split(',') ?? ['logistic'],
+        dataset: values.dataset,
+        deletions: values.deletions?.split(',').map((v) => num(v, 'deletions')!),
+        seeds: num(values.seeds, 'seeds'),
+        seed: experiment.seed,
+        methods: values.methods?.split(','),
+        workers: num(values.workers, 'workers'),
+        cnnExplicit: values['cnn-explicit'] ?? false,
+        finetuneEpochs: num(values['finetune-epochs'], 'finetune-epochs'),
+        neggradSteps: num(values['neggrad-steps'], 'neggrad-steps'),
+        n: experiment.n,
+        epochs: experiment.epochs,
+        backend: values.backend,
+        quick: experiment.quick,
         out: values.out,
       });
       return;

@@ -1,0 +1,284 @@
+import {
+  fineTune,
+  hessianFree,
+  infinitesimalJackknife,
+  negativeGradient,
+  newtonStep,
+  type UnlearningMethod,
+} from '@lethe/baselines';
+import { retrain, train } from '@lethe/recollect';
+import { accuracy, backendRecord, l2Distance, versions } from './common.js';
+import {
+  aggregate,
+  type CompareRun,
+  chartsFor,
+  type MethodRun,
+  markdownReport,
+  type NotRun,
+} from './compare-report.js';
+import { progressLine, writeAtomic } from './report.js';
+import { chooseForgetSet, type ExperimentFlags, resolveConfig, setUp } from './setup.js';
+
+/** The paper's deletion sweep. */
+export const PAPER_DELETIONS = [10, 50, 100, 200, 300] as const;
+const SETTINGS = ['logistic', 'cnn'] as const;
+type Setting = (typeof SETTINGS)[number];
+export const ALL_METHODS = [
+  'hessian-free',
+  'newton',
+  'jackknife',
+  'newton-cg',
+  'jackknife-cg',
+  'fine-tune',
+  'negative-gradient',
+] as const;
+type MethodName = (typeof ALL_METHODS)[number];
+
+/** The quick preset: logistic regression on small Gaussian blobs (d = 84), 2 seeds. */
+export const QUICK = {
+  dataset: 'blobs:n=300,features=20,classes=4,seed=1',
+  deletions: [5, 10, 20],
+  seeds: 2,
+} as const;
+
+export interface CompareFlags {
+  readonly settings: readonly string[];
+  readonly dataset?: string;
+  readonly deletions?: readonly number[];
+  readonly seeds?: number;
+  readonly seed: number;
+  readonly methods?: readonly string[];
+  readonly workers?: number;
+  /** Run the explicit-Hessian methods on the CNN too (21,840^2 floats; hours). */
+  readonly cnnExplicit?: boolean;
+  readonly finetuneEpochs?: number;
+  readonly neggradSteps?: number;
+  readonly backend?: string;
+  readonly quick: boolean;
+  readonly out?: string;
+  /** Overrides of the training setting (as verify's flags). */
+  readonly n?: number;
+  readonly epochs?: number;
+}
+
+function checkFlags(flags: CompareFlags): {
+  settings: Setting[];
+  deletions: number[];
+  seeds: number;
+  methods: MethodName[];
+} {
+  const settings = flags.settings.map((s) => {
+    if (!(SETTINGS as readonly string[]).includes(s)) {
+      throw new Error(`--settings: unknown setting "${s}"; use ${SETTINGS.join(',')}.`);
+    }
+    return s as Setting;
+  });
+  if (settings.length === 0) throw new Error('--settings: name at least one setting.');
+  const deletions = [...(flags.deletions ?? (flags.quick ? QUICK.deletions : PAPER_DELETIONS))];
+  for (const m of deletions) {
+    if (!(Number.isInteger(m) && m >= 1))
+      throw new Error(`--deletions: ${m} is not a positive integer.`);
+  }
+  deletions.sort((a, b) => a - b);
+  const seeds = flags.seeds ?? (flags.quick ? QUICK.seeds : 3);
+  if (!(Number.isInteger(seeds) && seeds >= 1))
+    throw new Error(`--seeds ${seeds} must be an integer >= 1.`);
+  const methods = (flags.methods ?? ALL_METHODS).map((m) => {
+    if (!(ALL_METHODS as readonly string[]).includes(m)) {
+      throw new Error(`--methods: unknown method "${m}"; use ${ALL_METHODS.join(',')}.`);
+    }
+    return m as MethodName;
+  });
+  return { settings, deletions, seeds, methods };
+}
+
+/**
+ * `pnpm bench compare`: every method side by side with retraining on the paper's settings,
+ * over a deletion sweep and several seeds. Each method is prepared once per seed; each deletion
+ * count is an independent request from the prepared state (reset() in between); the forget
+ * sets are nested prefixes of one seeded permutation.
+ */
+export async function runCompare(flags: CompareFlags) {
+  const { settings, deletions, seeds, methods } = checkFlags(flags);
+  const runs: CompareRun[] = [];
+  const notRun: NotRun[] = [];
+  let backend: ReturnType<typeof backendRecord> | undefined;
+  const started = performance.now();
+  for (const setting of settings) {
+    const dataset = flags.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
+    const expFlags: ExperimentFlags = {
+      model: setting,
+      dataset,
+      seed: flags.seed,
+      backend: flags.backend,
+      quick: flags.quick,
+      n: flags.n,
+      epochs: flags.epochs,
+    };
+    const { n } = resolveConfig(expFlags);
+    const counts = deletions.filter((m) => m < n);
+    for (const m of deletions.filter((x) => x >= n)) {
+      notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
+    }
+    const chosen = methods.filter((m) => {
+      if (setting === 'cnn' && (m === 'newton' || m === 'jackknife') && !flags.cnnExplicit) {
+        notRun.push({
+          setting,
+          method: m,
+          reason:
+            'explicit Hessian of the CNN: 21,840^2 floats (1.9 GB) built from n * d Hessian-vector products (hours on 2 cores) and a 3.5 TFLOP Cholesky per factorisation; its CG variant runs instead (--cnn-explicit to force)',
+        });
+        return false;
+      }
+      return true;
+    });
+    for (let s = 0; s < seeds; s++) {
+      const seed = flags.seed + s;
+      const exp = await setUp({ ...expFlags, seed });
+      backend ??= backendRecord(exp.backend);
+      const { model, config, trainingData } = exp;
+      process.stderr.write(
+        `compare: ${setting} (${model.name}, d = ${model.d}) on ${dataset}, n = ${trainingData.n}, seed ${seed}, deletions ${counts.join(',')}, backend ${exp.backend.name}\n`,
+      );
+      let t0 = performance.now();
+      const { weights, trajectory } = train(model, trainingData, config, {
+        checkpoints: { kind: 'every-step' },
+      });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const forgetAll = chooseForgetSet(trainingData.n, Math.max(...counts), seed);
+      const sets = counts.map((m) => forgetAll.slice(0, m).sort((a, b) => a - b));
+      const evaluate = (w: Float32Array, forget: readonly number[]) => {
+        const gone = new Set(forget);
+        const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter(
+          (i) => !gone.has(i),
+        );
+        return {
+          test: accuracy(model, w, exp.test),
+          forget: accuracy(model, w, exp.train, forget),
+          remain: accuracy(model, w, exp.train, remain),
+        };
+      };
+      const retrained = sets.map((forget) => {
+        const t = performance.now();
+        const paper = retrain(model, trainingData, trajectory, forget);
+        const seconds = (performance.now() - t) / 1000;
+        const code = retrain(model, trainingData, trajectory, forget, { normaliser: 'remaining' });
+        return { paper, code, seconds };
+      });
+      const run: CompareRun = {
+        setting,
+        seed,
+        model: model.name,
+        d: model.d,
+        n: trainingData.n,
+        dataset,
+        config,
+        steps: trajectory.steps.length,
+        trainSeconds,
+        methods: [],
+      };
+      const distances = (w: Float32Array, i: number) => ({
+        distance: l2Distance(w, retrained[i]!.paper),
+        distanceCode: l2Distance(w, retrained[i]!.code),
+      });
+      // References: the original model (no unlearning) and retraining itself.
+      run.methods.push({
+        method: 'original',
+        prepare: { seconds: trainSeconds, bytes: 0, detail: { note: 'training time' } },
+        requests: sets.map((forget, i) => ({
+          m: forget.length,
+          seconds: 0,
+          ...distances(weights, i),
+          accuracy: evaluate(weights, forget),
+          detail: {},
+        })),
+      });
+      run.methods.push({
+        method: 'retrain',
+        prepare: { seconds: 0, bytes: 0, detail: {} },
+        requests: sets.map((forget, i) => ({
+          m: forget.length,
+          seconds: retrained[i]!.seconds,
+          ...distances(retrained[i]!.paper, i),
+          accuracy: evaluate(retrained[i]!.paper, forget),
+          detail: {},
+        })),
+      });
+      for (const name of chosen) {
+        const method = makeMethod(name, setting, flags);
+        const progress = progressLine(`  ${method.name}`);
+        process.stderr.write(`  ${method.name}: prepare\n`);
+        t0 = performance.now();
+        const prep = await method.prepare({ model, data: trainingData, trajectory });
+        const entry: MethodRun = {
+          method: method.name,
+          prepare: { seconds: prep.seconds, bytes: prep.bytes, detail: prep.detail },
+          requests: [],
+        };
+        for (const [i, forget] of sets.entries()) {
+          await method.reset();
+          const r = await method.unlearn(forget);
+          entry.requests.push({
+            m: forget.length,
+            seconds: r.record.seconds,
+            ...distances(r.weights, i),
+            accuracy: evaluate(r.weights, forget),
+            detail: r.record.detail,
+          });
+          progress((i + 1) / sets.length, `m = ${forget.length}: ${r.record.seconds.toFixed(3)} s`);
+        }
+        await method.dispose();
+        run.methods.push(entry);
+      }
+      runs.push(run);
+    }
+  }
+  const summary = aggregate(runs);
+  const result = {
+    experiment: 'compare',
+    backend: backend?.name,
+    backendDetail: backend,
+    versions: versions(),
+    flags: { ...flags, deletions, seeds },
+    protocol:
+      'Per seed: a training subset, run and forget permutation of their own; each method prepared once, each deletion count an independent batch request from the prepared state; distances to the |B|-normalised retrain (paper) and to the |B \\ U| one (authors code).',
+    totalSeconds: (performance.now() - started) / 1000,
+    entries: summary,
+    notRun,
+    runs,
+  };
+  const markdown = markdownReport(summary, notRun, result.flags, result.backend ?? 'unknown');
+  process.stdout.write(`\n${markdown}\n`);
+  if (flags.out) {
+    writeAtomic(flags.out, 'result.json', `${JSON.stringify(result, null, 2)}\n`);
+    writeAtomic(flags.out, 'result.md', markdown);
+    const charts = chartsFor(summary);
+    for (const [file, svg] of charts) writeAtomic(flags.out, file, svg);
+    process.stderr.write(
+      `compare: wrote ${flags.out}/result.json, result.md, ${charts.map(([f]) => f).join(', ')}\n`,
+    );
+  }
+  return result;
+}
+
+function makeMethod(name: MethodName, setting: Setting, flags: CompareFlags): UnlearningMethod {
+  switch (name) {
+    case 'hessian-free':
+      // The CNN's eager precompute is of order an hour here: recollect lazily what is asked.
+      return setting === 'cnn'
+        ? hessianFree({ source: 'lazy', workers: flags.workers ?? 2 })
+        : hessianFree({ workers: flags.workers, keepForReset: true });
+    case 'newton':
+      return newtonStep();
+    case 'jackknife':
+      return infinitesimalJackknife();
+    case 'newton-cg':
+      return newtonStep({ solver: 'cg', cg: { tolerance: 1e-5, maxIterations: 300 } });
+    case 'jackknife-cg':
+      return infinitesimalJackknife({ solver: 'cg', cg: { tolerance: 1e-5, maxIterations: 300 } });
+    case 'fine-tune':
+      return fineTune({ epochs: flags.finetuneEpochs ?? 2 });
+    case 'negative-gradient':
+      return negativeGradient({ steps: flags.neggradSteps ?? 5 });
+  }
+}
