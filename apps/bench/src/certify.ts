@@ -1,4 +1,3 @@
-import { layoutDigest } from '@lethe/autodiff';
 import {
   addGaussianNoise,
   analyticGaussianSigma,
@@ -11,7 +10,7 @@ import {
   trajectoryRho,
   verifyCertificate,
 } from '@lethe/certify';
-import { recollect, retrain, train, Unlearner } from '@lethe/recollect';
+import { recollect, retrain, storeIdentity, train, Unlearner } from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { accuracy, backendRecord, l2Distance, versions } from './common.js';
 import { markdownTable, mean, progressLine, writeAtomic } from './report.js';
@@ -48,13 +47,7 @@ export async function runCertify(flags: CertifyFlags) {
     `certify: ${model.name} on ${flags.dataset}, n = ${trainingData.n}, forget ${forget.length}\n`,
   );
   const { weights, trajectory } = train(model, trainingData, config);
-  const store = createMemoryStore({
-    modelDigest: model.digest,
-    layoutDigest: layoutDigest(model.name, model.layout),
-    d: model.d,
-    dtype: 'float32',
-    trajectoryDigest: trajectory.digest,
-  });
+  const store = createMemoryStore(storeIdentity(model, trajectory));
   const progress = progressLine('recollect');
   await recollect({
     model,

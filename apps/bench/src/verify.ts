@@ -1,9 +1,9 @@
-import { layoutDigest } from '@lethe/autodiff';
 import {
   DataTensors,
   recollect,
   retrain,
   secondOrderUpdate,
+  storeIdentity,
   train,
   Unlearner,
 } from '@lethe/recollect';
@@ -47,13 +47,7 @@ export async function runVerify(flags: VerifyFlags) {
   });
   const trainSeconds = (performance.now() - t0) / 1000;
 
-  const store = createMemoryStore({
-    modelDigest: model.digest,
-    layoutDigest: layoutDigest(model.name, model.layout),
-    d: model.d,
-    dtype: 'float32',
-    trajectoryDigest: trajectory.digest,
-  });
+  const store = createMemoryStore(storeIdentity(model, trajectory));
   let precomputeSeconds = 0;
   let workersUsed = 0;
   let blockSize = 0;

@@ -23,6 +23,7 @@ export {
   type CheckpointPolicy,
   finalWeights,
   type RecordedStep,
+  storeIdentity,
   type Trajectory,
 } from './trajectory.js';
 export { type ApproximatorSource, Unlearner, type UnlearnRecord } from './unlearn.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ClipState, Model } from '@lethe/autodiff';
+import { type ClipState, layoutDigest, type Model } from '@lethe/autodiff';
+import type { StoreDType, StoreIdentity } from '@lethe/store';
 import type { TrainConfig } from './config.js';
 
 /** When to keep a copy of the weights; between copies, steps are replayed exactly. */
@@ -80,4 +81,20 @@ export function assertTrajectoryMatches(trajectory: Trajectory, model: Model): v
       `Trajectory was recorded for model ${trajectory.model.name} (digest ${trajectory.model.digest}, d = ${trajectory.model.d}) but model ${model.name} (digest ${model.digest}, d = ${model.d}) was given: use the model the run was trained with.`,
     );
   }
+}
+
+/** The identity a store of this run's approximators carries (what `open` checks against). */
+export function storeIdentity(
+  model: Model,
+  trajectory: Trajectory,
+  dtype: StoreDType = 'float32',
+): StoreIdentity {
+  assertTrajectoryMatches(trajectory, model);
+  return {
+    modelDigest: model.digest,
+    layoutDigest: layoutDigest(model.name, model.layout),
+    d: model.d,
+    dtype,
+    trajectoryDigest: trajectory.digest,
+  };
 }

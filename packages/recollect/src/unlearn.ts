@@ -1,9 +1,14 @@
-import { layoutDigest, type Model } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
 import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
 import { DataTensors, type TrainingData } from './data.js';
 import { recollect } from './recollect.js';
 import { secondOrderUpdate } from './second-order.js';
-import { assertTrajectoryMatches, finalWeights, type Trajectory } from './trajectory.js';
+import {
+  assertTrajectoryMatches,
+  finalWeights,
+  storeIdentity,
+  type Trajectory,
+} from './trajectory.js';
 
 /** One applied deletion request. */
 export interface UnlearnRecord {
@@ -49,13 +54,10 @@ export class Unlearner {
   ): Unlearner {
     assertTrajectoryMatches(trajectory, model);
     if (source.kind === 'store') {
-      assertManifestMatches(source.store.manifest, {
-        modelDigest: model.digest,
-        layoutDigest: layoutDigest(model.name, model.layout),
-        d: model.d,
-        dtype: source.store.manifest.dtype,
-        trajectoryDigest: trajectory.digest,
-      });
+      assertManifestMatches(
+        source.store.manifest,
+        storeIdentity(model, trajectory, source.store.manifest.dtype),
+      );
     }
     const w = Float32Array.from(weights ?? finalWeights(trajectory));
     if (w.length !== model.d)

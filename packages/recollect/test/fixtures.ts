@@ -1,6 +1,6 @@
-import { createModel, layoutDigest, type Model, Rng } from '@lethe/autodiff';
+import { createModel, type Model, Rng } from '@lethe/autodiff';
 import { createMemoryStore } from '@lethe/store';
-import type { TrainingData, Trajectory } from '../src/index.js';
+import { storeIdentity, type TrainingData, type Trajectory } from '../src/index.js';
 
 /** Separable-ish Gaussian blobs: class c centred at a seeded random mean. */
 export function blobs(
@@ -29,13 +29,7 @@ export function logistic(inputs: number, classes: number): Model {
 }
 
 export function storeFor(model: Model, trajectory: Trajectory) {
-  return createMemoryStore({
-    modelDigest: model.digest,
-    layoutDigest: layoutDigest(model.name, model.layout),
-    d: model.d,
-    dtype: 'float32',
-    trajectoryDigest: trajectory.digest,
-  });
+  return createMemoryStore(storeIdentity(model, trajectory));
 }
 
 export function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
