@@ -9,14 +9,15 @@ export {
 } from './backend.js';
 export { applyClipJacobian, type ClipState, clipGradient, clipState } from './clip.js';
 export { type Conv2dOptions, conv2d } from './layers/conv2d.js';
+export { conv2dMaxPool } from './layers/convpool.js';
 export { dense } from './layers/dense.js';
 export type { Layer } from './layers/layer.js';
 export { maxPool2d } from './layers/maxpool.js';
 export { relu } from './layers/relu.js';
 export { buildLayout, layoutDigest, type ParamLayout, type ParamSegment } from './layout.js';
 export { type Batch, type Model, type ModelPoint, type NamedLayer, sequential } from './model.js';
-export { type CnnOptions, cnn, cnnLayers } from './models/cnn.js';
-export { type LeNetOptions, lenet, lenetLayers } from './models/lenet.js';
+export { type CnnOptions, cnn, cnnLayers, cnnUnfusedLayers } from './models/cnn.js';
+export { type LeNetOptions, lenet, lenetLayers, lenetUnfusedLayers } from './models/lenet.js';
 export { type LogisticOptions, logisticRegression } from './models/logistic.js';
 export { type MlpOptions, mlp } from './models/mlp.js';
 export {

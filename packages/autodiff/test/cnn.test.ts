@@ -3,11 +3,14 @@ import {
   type Batch,
   cnn,
   cnnLayers,
+  cnnUnfusedLayers,
   createModel,
   lenet,
   lenetLayers,
+  lenetUnfusedLayers,
   type Model,
   type NamedLayer,
+  sequential,
   tf,
   useBackend,
 } from '../src/index.js';
@@ -27,6 +30,8 @@ interface Spec {
   name: string;
   model: Model;
   layers: NamedLayer[];
+  /** The same network from separate conv2d, maxPool2d (and ReLU in the paper's order). */
+  unfused: NamedLayer[];
   d: number;
   segments: [string, number[]][];
   /** d for [32, 32, 3] inputs. */
@@ -38,6 +43,7 @@ const specs: Spec[] = [
     name: 'cnn',
     model: cnn(),
     layers: cnnLayers(),
+    unfused: cnnUnfusedLayers(),
     d: 21_840,
     segments: [
       ['conv1.weight', [5, 5, 1, 10]],
@@ -53,6 +59,7 @@ const specs: Spec[] = [
     name: 'lenet',
     model: lenet(),
     layers: lenetLayers(),
+    unfused: lenetUnfusedLayers(),
     d: 61_706,
     segments: [
       ['conv1.weight', [5, 5, 1, 6]],
@@ -128,6 +135,35 @@ describe.each(testBackends())('CNN models on %s', (backend) => {
       expect(() => createModel(spec.name, { inputShape: [784] })).toThrow(
         /inputShape must be an image shape \[H, W, C\]/,
       );
+    });
+
+    it('equals the network built from separate conv2d and maxPool2d layers', () => {
+      const reference = sequential(spec.name, spec.unfused);
+      expect(reference.layout).toEqual(model.layout);
+      const batch = toBatch(model, randomBatch(model, 3, 12));
+      const params = model.init(6);
+      const k = 3;
+      const v = tf.tensor2d(randomVector(k * model.d, 13, 0.01), [k, model.d]);
+      const outputs = (m: Model) => {
+        const point = m.at(params, batch);
+        const out = [
+          point.logits,
+          point.gradient(L2),
+          point.perSampleGradients(),
+          point.hmp(v, L2),
+        ];
+        const values = out.map((t) => Float32Array.from(t.dataSync()));
+        tf.dispose(out.slice(1));
+        point.dispose();
+        return values;
+      };
+      const got = outputs(model);
+      const want = outputs(reference);
+      // Same products summed in other orders: float32 round-off of sums of a few hundred terms.
+      got.forEach((t, i) => {
+        expect(relErr(t, want[i]!)).toBeLessThan(1e-5);
+      });
+      v.dispose();
     });
 
     it('gradient matches central differences of the loss (no kink crossed)', () => {

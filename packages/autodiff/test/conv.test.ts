@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   conv2d,
+  conv2dMaxPool,
   dense,
   type Layer,
   maxPool2d,
@@ -220,6 +221,88 @@ describe.each(testBackends())('maxPool2d layer on %s', (backend) => {
     expect(() => maxPool2d(3, [4, 4, 1])).toThrow(/only 2x2 windows/);
     expect(() => maxPool2d(2, [1, 4, 1])).toThrow(/smaller than one 2x2 window/);
     expect(() => maxPool2d(2, [16])).toThrow(/inputShape must be \[H, W, C\]/);
+  });
+});
+
+describe.each(testBackends())('conv2dMaxPool layer on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  // Odd convolution outputs (a dropped row and column), padding, and a non-square kernel.
+  const cases: ConvDims[] = [
+    { b: 3, h: 8, w: 7, ci: 2, co: 3, kh: 3, kw: 2, p: 0 },
+    { b: 2, h: 7, w: 6, ci: 3, co: 4, kh: 3, kw: 3, p: 1 },
+  ];
+
+  describe.each(cases)('%o', (d) => {
+    const options = {
+      inChannels: d.ci,
+      outChannels: d.co,
+      kernel: (d.kh === d.kw ? d.kh : [d.kh, d.kw]) as number | [number, number],
+      padding: d.p === 0 ? ('valid' as const) : d.p,
+      inputShape: [d.h, d.w, d.ci],
+    };
+    const fused = conv2dMaxPool(options);
+    const conv = conv2d(options);
+    const pool = maxPool2d(2, conv.outputShape);
+    const { ho, wo } = outDims(d);
+    const [h2, w2] = [Math.floor(ho / 2), Math.floor(wo / 2)];
+    const inSize = d.h * d.w * d.ci;
+    const outSize = h2 * w2 * d.co;
+    const wSize = d.kh * d.kw * d.ci * d.co;
+    const k = 3;
+
+    it('computes what conv2d then maxPool2d compute: values, gradients, R-passes', () => {
+      expect(fused.outputShape).toEqual(pool.outputShape);
+      expect(fused.params).toEqual(conv.params);
+      const x = gauss(d.b * inSize, 1);
+      const wt = gauss(wSize, 2, 0.3);
+      const bias = gauss(d.co, 3);
+      const dy = gauss(d.b * outSize, 4);
+      const vW = gauss(k * wSize, 5);
+      const vb = gauss(k * d.co, 6);
+      const xDot = gauss(k * d.b * inSize, 7);
+      const dyDot = gauss(k * d.b * outSize, 8);
+      const run = (pair: boolean) =>
+        values(() => {
+          const xt = tf.tensor(x, [d.b, d.h, d.w, d.ci]);
+          const p = [tf.tensor(wt, [d.kh, d.kw, d.ci, d.co]), tf.tensor(bias, [d.co])];
+          const dyt = tf.tensor(dy, [d.b, h2, w2, d.co]);
+          const v = [tf.tensor(vW, [k, d.kh, d.kw, d.ci, d.co]), tf.tensor(vb, [k, d.co])];
+          const xd = tf.tensor(xDot, [k * d.b, d.h, d.w, d.ci]);
+          const dyd = tf.tensor(dyDot, [k * d.b, h2, w2, d.co]);
+          if (!pair) {
+            const { y, cache } = fused.forward(xt, p);
+            const b = fused.backward(cache, p, dyt, true);
+            const per = fused.perSampleParamGrads(cache, p, dyt);
+            const first = fused.rForward(cache, p, v, null, k);
+            const yd = fused.rForward(cache, p, v, xd, k);
+            const r0 = fused.rBackward(cache, p, v, dyt, dyd, null, k, false);
+            const r = fused.rBackward(cache, p, v, dyt, dyd, xd, k, true);
+            return [y, ...b.dp, b.dx, ...per, first, yd, ...r0.dpDot, ...r.dpDot, r.dxDot];
+          }
+          const c1 = conv.forward(xt, p);
+          const c2 = pool.forward(c1.y, []);
+          const dz = pool.backward(c2.cache, [], dyt, true).dx!;
+          const b = conv.backward(c1.cache, p, dz, true);
+          const per = conv.perSampleParamGrads(c1.cache, p, dz);
+          const first = pool.rForward(c2.cache, [], [], conv.rForward(c1.cache, p, v, null, k), k);
+          const zd = conv.rForward(c1.cache, p, v, xd, k);
+          const yd = pool.rForward(c2.cache, [], [], zd, k);
+          const dzd = pool.rBackward(c2.cache, [], [], dyt, dyd, zd, k, true).dxDot!;
+          const r0 = conv.rBackward(c1.cache, p, v, dz, dzd, null, k, false);
+          const r = conv.rBackward(c1.cache, p, v, dz, dzd, xd, k, true);
+          return [c2.y, ...b.dp, b.dx, ...per, first, yd, ...r0.dpDot, ...r.dpDot, r.dxDot];
+        });
+      const got = run(false);
+      const want = run(true);
+      expect(got.length).toBe(want.length);
+      // Both are float32 sums of the same products in different orders.
+      got.forEach((t, i) => {
+        expect(relErr(t!, want[i]!)).toBeLessThan(LAYER_TOL);
+      });
+    });
   });
 });
 

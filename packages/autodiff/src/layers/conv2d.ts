@@ -3,7 +3,8 @@ import type { Rng } from '../rng.js';
 import type { Layer } from './layer.js';
 
 /**
- * 2-D convolution, stride 1, NHWC: y[b, i, j, o] = b[o] + sum_{u, v, c} x[b, i + u - p, j + v - p, c] W[u, v, c, o]
+ * 2-D convolution, stride 1, NHWC:
+ * y[b, i, j, o] = b[o] + sum_{u, v, c} x[b, i + u - p, j + v - p, c] W[u, v, c, o]
  * (cross-correlation, as PyTorch's nn.Conv2d and tfjs's conv2d; p = zero padding on every side).
  *
  * Layout: two tensors, "weight" [kh, kw, in, out] (tfjs HWIO, row-major) then "bias" [out].
@@ -12,20 +13,24 @@ import type { Layer } from './layer.js';
  * bias, fan_in = in * kh * kw (kaiming-uniform with a = sqrt(5)); weights drawn first, in layout
  * order.
  *
- * Hessian-matrix products (R-operator, K directions at once, B samples, P = output positions):
- * - R-forward: yDot_k = conv(x, V_k) + vb_k + conv(xDot_k, W). The K filter directions are stacked
- *   along the output channels and applied in one convolution with K * out filters; the result
- *   [B, P, K, out] is brought to the block-major tangent layout by one transpose that moves
- *   contiguous runs of `out` floats. The input-tangent term is one convolution over K * B images.
+ * Hessian-matrix products (R-operator, K directions at once, B samples, P = output positions,
+ * F = kh * kw * in):
+ * - R-forward: yDot_k = conv(x, V_k) + vb_k + conv(xDot_k, W). The K filter directions are
+ *   stacked along the output channels and applied in one convolution with K * out filters; the
+ *   result [B, P, K, out] is brought to the block-major tangent layout by one transpose that
+ *   moves contiguous runs of `out` floats. The input-tangent term is one convolution over K * B
+ *   images.
  * - R-backward: R(dW)_k = sum_b corr(x_b, dyDot_kb) + sum_b corr(xDot_kb, dy_b),
  *   R(db)_k = sum dyDot_k, R(dx)_k = convT(dyDot_k, W) + convT(dy, V_k).
- *   tfjs's wasm backend has no filter-gradient kernel; a filter gradient sum_b corr(a_b, g_b) is a
- *   convolution in which the batch plays the channels: images a as [C, H, W, B] convolved with g as
- *   filters [Ho, Wo, B, M] give [C, kh, kw, M]. For the first term the K tangents are the M axis
- *   (one convolution for the whole block), for the second the K * C tangent images are the batch.
- *   The transposed convolutions are convolutions of the zero-padded gradient with the spatially
- *   reversed filter (the wasm backend's Conv2DBackpropInput is a plain loop, ~10x slower); the
- *   K directions of convT(dy, V_k) are again stacked along the output channels.
+ *   The first filter term and the bias are one plain matrix product of the tangents (as
+ *   [K * out, B * P], the big operand on the left: XNNPACK packs the right operand, which here is
+ *   the im2col matrix [B * P, F + 1] with a ones column, cached at the point). The wasm backend
+ *   has no filter-gradient kernel; the second term is a convolution in which the batch plays the
+ *   channels: tangent images [K * in, H, W, B] convolved with dy as filters [Ho, Wo, B, out] give
+ *   [K * in, kh, kw, out]. The transposed convolutions are convolutions of the zero-padded
+ *   gradient with the spatially reversed filter (the wasm backend's Conv2DBackpropInput is a
+ *   plain loop, ~10x slower); the K directions of convT(dy, V_k) are again stacked along the
+ *   output channels.
  */
 export interface Conv2dOptions {
   readonly inChannels: number;
@@ -38,19 +43,29 @@ export interface Conv2dOptions {
   readonly inputShape: readonly number[];
 }
 
-interface ConvCache {
-  batch: number;
-  /** Input [B, H, W, in]. */
-  x: tf.Tensor4D;
-  /** Zero-padded input with the batch as channels, [in, H + 2p, W + 2p, B]. */
-  xT: tf.Tensor4D;
-  /** Reversed filter with in/out swapped, [kh, kw, out, in]: convT(g, W) = conv(pad(g), wFlip). */
-  wFlip: tf.Tensor4D;
-}
-
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
+/** Shapes and paddings of a stride-1 convolution, shared by conv2d and conv2dMaxPool. */
+export interface ConvGeometry {
+  readonly h: number;
+  readonly w: number;
+  readonly ci: number;
+  readonly co: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly p: number;
+  readonly ho: number;
+  readonly wo: number;
+  /** Output positions ho * wo. */
+  readonly pos: number;
+  /** Filter taps per output channel, kh * kw * ci. */
+  readonly f: number;
+  readonly fwdPad: 'valid' | Pad4;
+  /** Padding of convT(g) = conv(pad(g, kernel - 1 - p), reversed filter): the output is H x W. */
+  readonly backPad: 'valid' | Pad4;
+}
+
+export function convGeometry(kind: string, options: Conv2dOptions): ConvGeometry {
   const { inChannels: ci, outChannels: co, inputShape } = options;
   const [kh, kw] =
     typeof options.kernel === 'number' ? [options.kernel, options.kernel] : options.kernel;
@@ -63,65 +78,191 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
     ['kernel width', kw],
   ] as const) {
     if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`conv2d: ${name} must be a positive integer, got ${value}.`);
+      throw new Error(`${kind}: ${name} must be a positive integer, got ${value}.`);
     }
   }
   if (!Number.isInteger(p) || p < 0 || p >= kh || p >= kw) {
     throw new Error(
-      `conv2d: padding must be 'valid' or an integer in [0, kernel - 1] = [0, ${Math.min(kh, kw) - 1}], got ${padding}.`,
+      `${kind}: padding must be 'valid' or an integer in [0, kernel - 1] = [0, ${Math.min(kh, kw) - 1}], got ${padding}.`,
     );
   }
   if (inputShape.length !== 3 || inputShape[2] !== ci) {
     throw new Error(
-      `conv2d: inputShape must be [H, W, ${ci}] (HWC with inChannels channels), got [${inputShape}].`,
+      `${kind}: inputShape must be [H, W, ${ci}] (HWC with inChannels channels), got [${inputShape}].`,
     );
   }
   const [h, w] = inputShape as [number, number, number];
-  const hp = h + 2 * p;
-  const wp = w + 2 * p;
-  const ho = hp - kh + 1;
-  const wo = wp - kw + 1;
-  if (ho <= 0 || wo <= 0) {
+  const ho = h + 2 * p - kh + 1;
+  const wo = w + 2 * p - kw + 1;
+  if (!(ho > 0 && wo > 0)) {
     throw new Error(
-      `conv2d: a ${kh}x${kw} kernel does not fit a ${h}x${w} input with padding ${p}; use a smaller kernel or more padding.`,
+      `${kind}: a ${kh}x${kw} kernel does not fit a ${h}x${w} input with padding ${p}; use a smaller kernel or more padding.`,
     );
   }
-  const pos = ho * wo;
-  const f = kh * kw * ci;
-  const inSize = h * w * ci;
-  const fwdPad: 'valid' | Pad4 =
-    p === 0
-      ? 'valid'
-      : [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ];
-  // convT(g) = conv(g padded by kernel - 1 - p, reversed filter): the output is exactly H x W.
   const qh = kh - 1 - p;
   const qw = kw - 1 - p;
-  const backPad: 'valid' | Pad4 =
-    qh === 0 && qw === 0
-      ? 'valid'
-      : [
-          [0, 0],
-          [qh, qh],
-          [qw, qw],
-          [0, 0],
-        ];
-  const padImages = (t: tf.Tensor4D): tf.Tensor4D =>
-    p === 0
-      ? t
-      : tf.pad(t, [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ]);
-  /** sum_b corr(a_b, g_b) for images a as [C, Hp, Wp, B] and g as [Ho, Wo, B, M]: [C, kh, kw, M]. */
-  const filterGrad = (images: tf.Tensor4D, grads: tf.Tensor4D): tf.Tensor4D =>
-    tf.conv2d(images, grads, 1, 'valid');
+  return {
+    h,
+    w,
+    ci,
+    co,
+    kh,
+    kw,
+    p,
+    ho,
+    wo,
+    pos: ho * wo,
+    f: kh * kw * ci,
+    fwdPad:
+      p === 0
+        ? 'valid'
+        : [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ],
+    backPad:
+      qh === 0 && qw === 0
+        ? 'valid'
+        : [
+            [0, 0],
+            [qh, qh],
+            [qw, qw],
+            [0, 0],
+          ],
+  };
+}
+
+/** PyTorch's nn.Conv2d initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias. */
+export function initConv(g: ConvGeometry, rng: Rng, out: Float32Array): void {
+  const bound = 1 / Math.sqrt(g.f);
+  for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-bound, bound);
+}
+
+const padImages = (g: ConvGeometry, t: tf.Tensor4D): tf.Tensor4D =>
+  g.p === 0
+    ? t
+    : tf.pad(t, [
+        [0, 0],
+        [g.p, g.p],
+        [g.p, g.p],
+        [0, 0],
+      ]);
+
+/** im2col: the patches of x [B, H, W, in] in HWI order, [B, Ho, Wo, F]. */
+export function im2col(g: ConvGeometry, x: tf.Tensor4D, batch: number): tf.Tensor {
+  const xp = padImages(g, x);
+  const cols: tf.Tensor[] = [];
+  for (let u = 0; u < g.kh; u++)
+    for (let v = 0; v < g.kw; v++) cols.push(tf.slice(xp, [0, u, v, 0], [batch, g.ho, g.wo, g.ci]));
+  return tf.reshape(tf.stack(cols, 3), [batch, g.ho, g.wo, g.f]);
+}
+
+/** Filter directions [K, ...weight] and bias directions [K, out] as [K, F + 1, out]. */
+export function augmentedDirections(
+  g: ConvGeometry,
+  vW: tf.Tensor,
+  vb: tf.Tensor,
+  k: number,
+): tf.Tensor {
+  return tf.concat([tf.reshape(vW, [k, g.f, g.co]), tf.reshape(vb, [k, 1, g.co])], 1);
+}
+
+/** [K, F + 1, out] -> the weight part [K, kh, kw, in, out] and the bias part [K, out]. */
+export function splitAugmented(g: ConvGeometry, t: tf.Tensor, k: number): [tf.Tensor, tf.Tensor] {
+  return [
+    tf.reshape(tf.slice(t, [0, 0, 0], [k, g.f, g.co]), [k, g.kh, g.kw, g.ci, g.co]),
+    tf.reshape(tf.slice(t, [0, g.f, 0], [k, 1, g.co]), [k, g.co]),
+  ];
+}
+
+/**
+ * sum_b corr(xDot_kb, gFull_b) for every k: [K, kh, kw, in, out]. The K * in tangent images
+ * [K * in, Hp, Wp, B] (batch as channels) convolved with the gradient as filters [Ho, Wo, B, out].
+ */
+export function tangentFilterGrad(
+  g: ConvGeometry,
+  xDot: tf.Tensor,
+  gFull: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const xdT = tf.reshape(
+    tf.transpose(tf.reshape(xDot, [k, batch, g.h * g.w, g.ci]), [0, 3, 2, 1]),
+    [k * g.ci, g.h, g.w, batch],
+  ) as tf.Tensor4D;
+  const gF = tf.transpose(
+    tf.reshape(gFull, [batch, g.ho, g.wo, g.co]),
+    [1, 2, 0, 3],
+  ) as tf.Tensor4D;
+  const out = tf.conv2d(padImages(g, xdT), gF, 1, 'valid');
+  return tf.transpose(tf.reshape(out, [k, g.ci, g.kh, g.kw, g.co]), [0, 2, 3, 1, 4]);
+}
+
+/** The reversed filter with in/out swapped, [kh, kw, out, in]: convT(g, W) = conv(pad(g), it). */
+export function flipFilter(w: tf.Tensor): tf.Tensor4D {
+  return tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+}
+
+/** convT(gFull_b, W) for gradients gFull [N, Ho, Wo, out]: [N, H, W, in]. */
+export function convTranspose(g: ConvGeometry, gFull: tf.Tensor, wFlip: tf.Tensor4D, n: number) {
+  return tf.conv2d(tf.reshape(gFull, [n, g.ho, g.wo, g.co]) as tf.Tensor4D, wFlip, 1, g.backPad);
+}
+
+/**
+ * convT(gFull_b, V_k) for all k: one convolution with the reversed directions stacked as
+ * [kh, kw, out, K * in], then the block-major layout [K * B, H, W, in].
+ */
+export function convTransposeDirections(
+  g: ConvGeometry,
+  gFull: tf.Tensor,
+  vW: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  // Taps reversed by slices of [kh * kw, out * K * in] rows (the wasm Reverse kernel and
+  // rank-5 transposes are ~20x slower on this block).
+  const taps = g.kh * g.kw;
+  const t = tf.reshape(tf.transpose(tf.reshape(vW, [k, taps, g.ci, g.co]), [1, 3, 0, 2]), [
+    taps,
+    g.co * k * g.ci,
+  ]);
+  const reversed = Array.from({ length: taps }, (_, i) =>
+    tf.slice(t, [taps - 1 - i, 0], [1, g.co * k * g.ci]),
+  );
+  const vFlip = tf.reshape(tf.concat(reversed, 0), [g.kh, g.kw, g.co, k * g.ci]) as tf.Tensor4D;
+  const out = convTranspose(g, gFull, vFlip, batch);
+  return tf.reshape(tf.transpose(tf.reshape(out, [batch * g.h * g.w, k, g.ci]), [1, 0, 2]), [
+    k * batch,
+    g.h,
+    g.w,
+    g.ci,
+  ]);
+}
+
+interface ConvCache {
+  batch: number;
+  /** Input [B, H, W, in]. */
+  x: tf.Tensor4D;
+  /** im2col of the input with a ones column, [B * P, F + 1]. */
+  patches: tf.Tensor2D;
+  /** Reversed filter with in/out swapped, [kh, kw, out, in]. */
+  wFlip: tf.Tensor4D;
+}
+
+export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
+  const g = convGeometry('conv2d', options);
+  const { h, w, ci, co, kh, kw, ho, wo, pos, f } = g;
+
+  /** sum_b corr(x_b, t_kb) and sum t_k for t [K * B, Ho, Wo, out]: [K, F + 1, out]. */
+  const inputFilterGrad = (c: ConvCache, t: tf.Tensor, k: number): tf.Tensor => {
+    const tT = tf.reshape(tf.transpose(tf.reshape(t, [k, c.batch * pos, co]), [0, 2, 1]), [
+      k * co,
+      c.batch * pos,
+    ]);
+    return tf.transpose(tf.reshape(tf.matMul(tT, c.patches), [k, co, f + 1]), [0, 2, 1]);
+  };
 
   return {
     kind: 'conv2d',
@@ -133,8 +274,7 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
     ],
 
     init(rng: Rng, out: Float32Array): void {
-      const bound = 1 / Math.sqrt(f);
-      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-bound, bound);
+      initConv(g, rng, out);
     },
 
     forward(x, [weight, bias]) {
@@ -142,20 +282,21 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
       const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
       // (Not tf.fused.conv2d: the wasm kernel reads the bias rank from the shape its data was
       // created with, so a reshaped slice of a [K, out] block is rejected.)
-      const y = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, fwdPad), bias!);
-      const xT = tf.transpose(padImages(x4), [3, 1, 2, 0]);
-      const wFlip = tf.transpose(tf.reverse(weight!, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-      return { y, cache: { batch, x: x4, xT, wFlip } };
+      const y = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+      const patches = tf.tidy(() =>
+        tf.concat(
+          [tf.reshape(im2col(g, x4, batch), [batch * pos, f]), tf.ones([batch * pos, 1])],
+          1,
+        ),
+      ) as tf.Tensor2D;
+      return { y, cache: { batch, x: x4, patches, wFlip: flipFilter(weight!) } };
     },
 
     backward(c, _p, dy, needInputGrad) {
       const [dW, db, dx] = tf.tidy(() => {
-        const b = c.batch;
-        const dy4 = tf.reshape(dy, [b, ho, wo, co]) as tf.Tensor4D;
-        const dyF = tf.transpose(dy4, [1, 2, 0, 3]);
-        const gW = tf.transpose(filterGrad(c.xT, dyF), [1, 2, 0, 3]);
-        const gb = tf.sum(tf.reshape(dy4, [b * pos, co]), 0);
-        return needInputGrad ? [gW, gb, tf.conv2d(dy4, c.wFlip, 1, backPad)] : [gW, gb];
+        const [gW, gb] = splitAugmented(g, inputFilterGrad(c, dy, 1), 1);
+        const out = [tf.reshape(gW, [kh, kw, ci, co]), tf.reshape(gb, [co])];
+        return needInputGrad ? [...out, convTranspose(g, dy, c.wFlip, c.batch)] : out;
       });
       return { dx: dx ?? null, dp: [dW!, db!] };
     },
@@ -163,16 +304,13 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
     perSampleParamGrads(c, _p, dy) {
       return tf.tidy(() => {
         const b = c.batch;
-        // im2col: patches [B, P, kh * kw * in] in HWI order, then one batched product per sample.
-        const xp = padImages(c.x);
-        const cols: tf.Tensor[] = [];
-        for (let u = 0; u < kh; u++)
-          for (let v = 0; v < kw; v++) cols.push(tf.slice(xp, [0, u, v, 0], [b, ho, wo, ci]));
-        const patches = tf.reshape(tf.stack(cols, 3), [b, pos, f]);
-        const dy3 = tf.reshape(dy, [b, pos, co]);
-        const gW = tf.reshape(tf.matMul(patches, dy3, true, false), [b, f * co]);
-        const gb = tf.sum(dy3, 1);
-        return [gW, gb];
+        const per = tf.matMul(
+          tf.reshape(c.patches, [b, pos, f + 1]),
+          tf.reshape(dy, [b, pos, co]),
+          true,
+        );
+        const [gW, gb] = splitAugmented(g, per, b);
+        return [tf.reshape(gW, [b, f * co]), gb];
       });
     },
 
@@ -186,14 +324,14 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
           ci,
           k * co,
         ]) as tf.Tensor4D;
-        const yv = tf.add(tf.conv2d(c.x, vStack, 1, fwdPad), tf.reshape(vb!, [k * co]));
+        const yv = tf.add(tf.conv2d(c.x, vStack, 1, g.fwdPad), tf.reshape(vb!, [k * co]));
         let yDot: tf.Tensor = tf.reshape(
           tf.transpose(tf.reshape(yv, [b * pos, k, co]), [1, 0, 2]),
           [k * b, ho, wo, co],
         );
         if (xDot) {
           const xd = tf.reshape(xDot, [k * b, h, w, ci]) as tf.Tensor4D;
-          yDot = tf.add(yDot, tf.conv2d(xd, weight as tf.Tensor4D, 1, fwdPad));
+          yDot = tf.add(yDot, tf.conv2d(xd, weight as tf.Tensor4D, 1, g.fwdPad));
         }
         return yDot;
       });
@@ -202,57 +340,26 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
     rBackward(c, _p, [vW], dy, dyDot, xDot, k, needInputGrad) {
       const [dW, dB, dxDot] = tf.tidy(() => {
         const b = c.batch;
-        // sum_b corr(x_b, dyDot_kb) for all k: dyDot as filters [Ho, Wo, B, K * out].
-        const dyDotT = tf.transpose(tf.reshape(dyDot, [k, b, pos, co]), [2, 1, 0, 3]);
-        const g = filterGrad(c.xT, tf.reshape(dyDotT, [ho, wo, b, k * co]) as tf.Tensor4D);
-        let gW: tf.Tensor = tf.transpose(tf.reshape(g, [ci, kh, kw, k, co]), [3, 1, 2, 0, 4]);
-        const gB = tf.reshape(
-          tf.matMul(tf.ones([1, pos * b]), tf.reshape(dyDotT, [pos * b, k * co])),
-          [k, co],
-        );
-        if (xDot) {
-          // sum_b corr(xDot_kb, dy_b) for all k: the K * in tangent images [K * in, Hp, Wp, B].
-          const xdT = tf.reshape(tf.transpose(tf.reshape(xDot, [k, b, h * w, ci]), [0, 3, 2, 1]), [
-            k * ci,
-            h,
-            w,
-            b,
-          ]) as tf.Tensor4D;
-          const dyF = tf.transpose(tf.reshape(dy, [b, ho, wo, co]), [1, 2, 0, 3]) as tf.Tensor4D;
-          const gx = filterGrad(padImages(xdT), dyF);
-          gW = tf.add(gW, tf.transpose(tf.reshape(gx, [k, ci, kh, kw, co]), [0, 2, 3, 1, 4]));
-        }
+        let [gW, gB] = splitAugmented(g, inputFilterGrad(c, dyDot, k), k);
+        if (xDot) gW = tf.add(gW, tangentFilterGrad(g, xDot, dy, b, k));
         if (!needInputGrad) return [gW, gB];
-        const direct = tf.conv2d(
-          tf.reshape(dyDot, [k * b, ho, wo, co]) as tf.Tensor4D,
-          c.wFlip,
-          1,
-          backPad,
-        );
-        // convT(dy, V_k) for all k: reversed directions stacked as [kh, kw, out, K * in].
-        const vFlip = tf.reshape(tf.transpose(tf.reverse(vW!, [1, 2]), [1, 2, 4, 0, 3]), [
-          kh,
-          kw,
-          co,
-          k * ci,
-        ]) as tf.Tensor4D;
-        const viaV = tf.conv2d(tf.reshape(dy, [b, ho, wo, co]) as tf.Tensor4D, vFlip, 1, backPad);
-        const viaVT = tf.transpose(tf.reshape(viaV, [b * h * w, k, ci]), [1, 0, 2]);
-        return [gW, gB, tf.add(direct, tf.reshape(viaVT, [k * b, h, w, ci]))];
+        const direct = convTranspose(g, dyDot, c.wFlip, k * b);
+        return [gW, gB, tf.add(direct, convTransposeDirections(g, dy, vW!, b, k))];
       });
       return { dxDot: dxDot ?? null, dpDot: [dW!, dB!] };
     },
 
-    cacheTensors: (c) => [c.x, c.xT, c.wFlip],
+    cacheTensors: (c) => [c.x, c.patches, c.wFlip],
 
     hvpFlopsPerSample(needInputGrad, hasInputTangent) {
       const mac = pos * f * co;
       // R-forward: conv(x, V) + vb; R-backward: sum_b corr(x, dyDot) and sum dyDot.
-      let flops = 2 * mac + pos * co + 2 * mac + pos * co;
+      let flops = 2 * mac + pos * co + 2 * pos * (f + 1) * co;
       // conv(xDot, W) and its add; sum_b corr(xDot, dy) and its add.
       if (hasInputTangent) flops += 2 * mac + pos * co + 2 * mac + f * co;
-      // convT(dyDot, W) + convT(dy, V): useful products only (the zero padding is not counted).
-      if (needInputGrad) flops += 4 * mac + inSize;
+      // convT(dyDot, W) + convT(dy, V) and the add: useful products only (the zero padding of
+      // the transposed convolutions is not counted).
+      if (needInputGrad) flops += 4 * mac + h * w * ci;
       return flops;
     },
   };

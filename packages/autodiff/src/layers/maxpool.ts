@@ -1,14 +1,119 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layer.js';
 
+/** Shapes of a 2x2, stride-2 pooling of [H, W, C] maps (floor: an odd last row/column is dropped). */
+export interface PoolGeometry {
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly h2: number;
+  readonly w2: number;
+  /** 2 * h2, 2 * w2: the pooled region. */
+  readonly he: number;
+  readonly we: number;
+  readonly cropped: boolean;
+}
+
+export function poolGeometry(h: number, w: number, c: number): PoolGeometry {
+  const h2 = Math.floor(h / 2);
+  const w2 = Math.floor(w / 2);
+  if (h2 === 0 || w2 === 0) {
+    throw new Error(`maxPool2d: a ${h}x${w} input is smaller than one 2x2 window.`);
+  }
+  return { h, w, c, h2, w2, he: 2 * h2, we: 2 * w2, cropped: h !== 2 * h2 || w !== 2 * w2 };
+}
+
+/** [N, H, W, C] -> its pooled region [N, he, we, C]. */
+export function cropToPooled(g: PoolGeometry, t: tf.Tensor, n: number): tf.Tensor {
+  return g.cropped
+    ? tf.slice(tf.reshape(t, [n, g.h, g.w, g.c]), [0, 0, 0, 0], [n, g.he, g.we, g.c])
+    : tf.reshape(t, [n, g.he, g.we, g.c]);
+}
+
+/** [N, he, we, C] -> [N, H, W, C] with zeros in a dropped row/column. */
+export function padFromPooled(g: PoolGeometry, t: tf.Tensor, n: number): tf.Tensor {
+  return g.cropped
+    ? tf.pad(tf.reshape(t, [n, g.he, g.we, g.c]), [
+        [0, 0],
+        [0, g.h - g.he],
+        [0, g.w - g.we],
+        [0, 0],
+      ])
+    : tf.reshape(t, [n, g.h, g.w, g.c]);
+}
+
+/**
+ * The routing of a 2x2 max pooling of x [B, H, W, C]: the maxima y [B, h2, w2, C] and, per window
+ * position a = (r, s) in row-major order, a 0/1 indicator `corners[a]` [B * h2, 1, w2, 1, C] of
+ * the first maximum of the window (ties go to the earliest position; a window holding NaN goes to
+ * its last position). `route` [1, B * h2, 2, w2, 2, C] holds the four indicators in place.
+ */
+export function poolRouting(
+  g: PoolGeometry,
+  x: tf.Tensor,
+  batch: number,
+): { y: tf.Tensor; corners: tf.Tensor[]; route: tf.Tensor } {
+  const { h2, w2, c } = g;
+  const x6 = tf.reshape(cropToPooled(g, x, batch), [batch * h2, 2, w2, 2, c]);
+  const corner = (r: number, s: number) => tf.slice(x6, [0, r, 0, s, 0], [batch * h2, 1, w2, 1, c]);
+  const s00 = corner(0, 0);
+  const s01 = corner(0, 1);
+  const s10 = corner(1, 0);
+  const s11 = corner(1, 1);
+  const m = tf.maximum(tf.maximum(s00, s01), tf.maximum(s10, s11));
+  const e00 = tf.equal(s00, m);
+  let taken = e00;
+  const e01 = tf.logicalAnd(tf.equal(s01, m), tf.logicalNot(taken));
+  taken = tf.logicalOr(taken, e01);
+  const e10 = tf.logicalAnd(tf.equal(s10, m), tf.logicalNot(taken));
+  taken = tf.logicalOr(taken, e10);
+  const e11 = tf.logicalNot(taken);
+  const corners = [e00, e01, e10, e11].map((e) => tf.cast(e, 'float32'));
+  const route = tf.reshape(
+    tf.concat(
+      [tf.concat([corners[0]!, corners[1]!], 3), tf.concat([corners[2]!, corners[3]!], 3)],
+      1,
+    ),
+    [1, batch * h2, 2, w2, 2, c],
+  );
+  return { y: tf.reshape(m, [batch, h2, w2, c]), corners, route };
+}
+
+/**
+ * route * upsample2x(t) for t [K * B, h2, w2, C]: [K * B, H, W, C]. One broadcasting product
+ * (tf.tile is ~60x slower on the wasm backend).
+ */
+export function spreadPooled(
+  g: PoolGeometry,
+  route: tf.Tensor,
+  t: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const routed = tf.mul(tf.reshape(t, [k, batch * g.h2, 1, g.w2, 1, g.c]), route);
+  return padFromPooled(g, routed, k * batch);
+}
+
+/**
+ * The routed values of t [K * B, H, W, C]: avgPool(4 * route * t), exact because each window
+ * then holds one non-zero value and the scalings by 4 and 1/4 are exact in binary floating point.
+ */
+export function gatherPooled(
+  g: PoolGeometry,
+  route4: tf.Tensor,
+  t: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const n = k * batch;
+  const masked = tf.mul(tf.reshape(cropToPooled(g, t, n), [k, -1]), tf.reshape(route4, [1, -1]));
+  return tf.avgPool(tf.reshape(masked, [n, g.he, g.we, g.c]) as tf.Tensor4D, 2, 2, 'valid');
+}
+
 interface PoolCache {
-  /**
-   * Routing of the forward pass over the pooled region [B, 2*floor(H/2), 2*floor(W/2), C], flat as
-   * [1, size]: 1 at the one position of each 2x2 window that holds its maximum (the first maximum
-   * in row-major window order), 0 elsewhere.
-   */
+  /** The routing of the forward pass, [1, B * h2, 2, w2, 2, C] (see poolRouting). */
   route: tf.Tensor;
-  /** 4 * route: average pooling of route4 * t gathers the routed values exactly. */
+  /** 4 * route. */
   route4: tf.Tensor;
   batch: number;
 }
@@ -22,8 +127,7 @@ interface PoolCache {
  * bottom-left, bottom-right) and every later pass routes with that fixed choice, so the gradient,
  * the R-forward and the R-backward are exact derivatives of one linear piece. tfjs's MaxPoolGrad
  * is not used (it re-derives the argmax from the input with its own tie rule).
- * - R-forward: yDot = avgPool(4 * route * xDot), exact: a window holds one non-zero value and the
- *   scalings by 4 and 1/4 are exact in binary floating point;
+ * - R-forward: yDot = avgPool(4 * route * xDot), exact (see gatherPooled);
  * - backward / R-backward: dx = route * upsample2x(dy).
  */
 export function maxPool2d(size: number, inputShape: readonly number[]): Layer<PoolCache> {
@@ -35,92 +139,45 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
       `maxPool2d: inputShape must be [H, W, C] with positive sizes, got [${inputShape}].`,
     );
   }
-  const [h, w, c] = inputShape as [number, number, number];
-  const h2 = Math.floor(h / 2);
-  const w2 = Math.floor(w / 2);
-  if (h2 === 0 || w2 === 0) {
-    throw new Error(`maxPool2d: a ${h}x${w} input is smaller than one 2x2 window.`);
-  }
-  const he = 2 * h2;
-  const we = 2 * w2;
-  const pooled = he * we * c;
-  const cropped = he !== h || we !== w;
-  const crop = (t: tf.Tensor, n: number): tf.Tensor =>
-    cropped
-      ? tf.slice(tf.reshape(t, [n, h, w, c]), [0, 0, 0, 0], [n, he, we, c])
-      : tf.reshape(t, [n, he, we, c]);
-  const uncrop = (t: tf.Tensor, n: number): tf.Tensor =>
-    cropped
-      ? tf.pad(tf.reshape(t, [n, he, we, c]), [
-          [0, 0],
-          [0, h - he],
-          [0, w - we],
-          [0, 0],
-        ])
-      : tf.reshape(t, [n, h, w, c]);
-  /** route * upsample2x(g) for g [K * B, H/2, W/2, C]: [K * B, H, W, C]. */
-  const spread = (cache: PoolCache, g: tf.Tensor, k: number): tf.Tensor => {
-    const n = k * cache.batch;
-    const up = tf.reshape(tf.tile(tf.reshape(g, [n * h2, 1, w2, 1, c]), [1, 2, 1, 2, 1]), [
-      k,
-      cache.batch * he * we * c,
-    ]);
-    return uncrop(tf.mul(up, cache.route), n);
-  };
-  /** avgPool(route4 * t) for t [K * B, H, W, C]: the routed values, [K * B, H/2, W/2, C]. */
-  const gather = (cache: PoolCache, t: tf.Tensor, k: number): tf.Tensor => {
-    const n = k * cache.batch;
-    const masked = tf.mul(tf.reshape(crop(t, n), [k, -1]), cache.route4);
-    return tf.avgPool(tf.reshape(masked, [n, he, we, c]) as tf.Tensor4D, 2, 2, 'valid');
-  };
+  const g = poolGeometry(inputShape[0]!, inputShape[1]!, inputShape[2]!);
+  const pooled = g.he * g.we * g.c;
 
   return {
     kind: 'maxpool2d',
-    inputShape: [h, w, c],
-    outputShape: [h2, w2, c],
+    inputShape: [g.h, g.w, g.c],
+    outputShape: [g.h2, g.w2, g.c],
     params: [],
     init() {},
 
     forward(x) {
       const batch = x.shape[0]!;
       return tf.tidy(() => {
-        const x6 = tf.reshape(crop(x, batch), [batch * h2, 2, w2, 2, c]);
-        const corner = (a: number, b: number) =>
-          tf.slice(x6, [0, a, 0, b, 0], [batch * h2, 1, w2, 1, c]);
-        const s00 = corner(0, 0);
-        const s01 = corner(0, 1);
-        const s10 = corner(1, 0);
-        const s11 = corner(1, 1);
-        const m = tf.maximum(tf.maximum(s00, s01), tf.maximum(s10, s11));
-        // First maximum in row-major window order; a window with NaN goes to its last position.
-        const e00 = tf.equal(s00, m);
-        let taken = e00;
-        const e01 = tf.logicalAnd(tf.equal(s01, m), tf.logicalNot(taken));
-        taken = tf.logicalOr(taken, e01);
-        const e10 = tf.logicalAnd(tf.equal(s10, m), tf.logicalNot(taken));
-        taken = tf.logicalOr(taken, e10);
-        const e11 = tf.logicalNot(taken);
-        const one = tf.concat([tf.concat([e00, e01], 3), tf.concat([e10, e11], 3)], 1);
-        const route = tf.reshape(tf.cast(one, 'float32'), [1, -1]);
-        const route4 = tf.mul(route, 4);
-        const y = tf.reshape(m, [batch, h2, w2, c]);
-        return { y, cache: { route, route4, batch } };
+        const { y, route } = poolRouting(g, x, batch);
+        return { y, cache: { route, route4: tf.mul(route, 4), batch } };
       });
     },
 
     backward(cache, _p, dy, needInputGrad) {
-      return { dx: needInputGrad ? tf.tidy(() => spread(cache, dy, 1)) : null, dp: [] };
+      return {
+        dx: needInputGrad ? tf.tidy(() => spreadPooled(g, cache.route, dy, cache.batch, 1)) : null,
+        dp: [],
+      };
     },
 
     perSampleParamGrads: () => [],
 
     rForward(cache, _p, _v, xDot, k) {
       if (!xDot) throw new Error('maxPool2d: a pooling layer cannot be the first layer.');
-      return tf.tidy(() => gather(cache, xDot, k));
+      return tf.tidy(() => gatherPooled(g, cache.route4, xDot, cache.batch, k));
     },
 
     rBackward(cache, _p, _v, _dy, dyDot, _xDot, k, needInputGrad) {
-      return { dxDot: needInputGrad ? tf.tidy(() => spread(cache, dyDot, k)) : null, dpDot: [] };
+      return {
+        dxDot: needInputGrad
+          ? tf.tidy(() => spreadPooled(g, cache.route, dyDot, cache.batch, k))
+          : null,
+        dpDot: [],
+      };
     },
 
     cacheTensors: (cache) => [cache.route, cache.route4],

@@ -1,4 +1,5 @@
 import { conv2d } from '../layers/conv2d.js';
+import { conv2dMaxPool } from '../layers/convpool.js';
 import { dense } from '../layers/dense.js';
 import { maxPool2d } from '../layers/maxpool.js';
 import { relu } from '../layers/relu.js';
@@ -14,6 +15,9 @@ export interface CnnOptions {
  * The paper's MNIST CNN: conv 1->10 k5, maxpool 2, relu, conv 10->20 k5, maxpool 2, relu,
  * fc 320->50, relu, fc 50->10 (d = 21,840 for 28x28x1 inputs and 10 classes).
  *
+ * Each convolution and the pooling after it form one conv2dMaxPool layer (same function and
+ * parameters as conv2d then maxPool2d; see cnnUnfusedLayers).
+ *
  * Layout (NHWC throughout; for [28, 28, 1]):
  *   conv1.weight [5, 5, 1, 10]   conv1.bias [10]
  *   conv2.weight [5, 5, 10, 20]  conv2.bias [20]
@@ -22,6 +26,37 @@ export interface CnnOptions {
  *   fc2.weight   [10, 51]
  */
 export function cnnLayers(options: CnnOptions = {}): NamedLayer[] {
+  const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
+  const classes = options.classes ?? 10;
+  const conv1 = conv2dMaxPool({
+    inChannels: inputShape[2],
+    outChannels: 10,
+    kernel: 5,
+    inputShape,
+  });
+  const conv2 = conv2dMaxPool({
+    inChannels: 10,
+    outChannels: 20,
+    kernel: 5,
+    inputShape: conv1.outputShape,
+  });
+  const flat = conv2.outputShape.reduce((a, b) => a * b, 1);
+  return [
+    { name: 'conv1', layer: conv1 },
+    { name: 'relu1', layer: relu(conv1.outputShape) },
+    { name: 'conv2', layer: conv2 },
+    { name: 'relu2', layer: relu(conv2.outputShape) },
+    { name: 'fc1', layer: dense(flat, 50, conv2.outputShape) },
+    { name: 'relu3', layer: relu([50]) },
+    { name: 'fc2', layer: dense(50, classes) },
+  ];
+}
+
+/**
+ * The same network from separate conv2d and maxPool2d layers (the reference the fused layers are
+ * tested against; slower: the pooling discards three quarters of the convolutions' outputs).
+ */
+export function cnnUnfusedLayers(options: CnnOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
   const classes = options.classes ?? 10;
   const conv1 = conv2d({ inChannels: inputShape[2], outChannels: 10, kernel: 5, inputShape });

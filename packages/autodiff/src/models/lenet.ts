@@ -1,4 +1,5 @@
 import { conv2d } from '../layers/conv2d.js';
+import { conv2dMaxPool } from '../layers/convpool.js';
 import { dense } from '../layers/dense.js';
 import { maxPool2d } from '../layers/maxpool.js';
 import { relu } from '../layers/relu.js';
@@ -16,6 +17,12 @@ export interface LeNetOptions {
  * relu, maxpool 2, fc 400->120, relu, fc 120->84, relu, fc 84->10
  * (d = 61,706 for 28x28x1 inputs and 10 classes).
  *
+ * ReLU and 2x2 max pooling commute (max(relu(a), relu(b)) = relu(max(a, b)), and the derivatives
+ * agree: where they could differ, the ReLU's is 0 on both sides), so each convolution and its
+ * pooling form one conv2dMaxPool layer followed by the ReLU: the same function, gradient and
+ * R-operator as the paper's order (see lenetUnfusedLayers), with the ReLU on a quarter of the
+ * values.
+ *
  * Layout (NHWC throughout; for [28, 28, 1]):
  *   conv1.weight [5, 5, 1, 6]    conv1.bias [6]       (156)
  *   conv2.weight [5, 5, 6, 16]   conv2.bias [16]      (2,416)
@@ -25,6 +32,37 @@ export interface LeNetOptions {
  *   fc3.weight   [10, 85]                                                   (850)
  */
 export function lenetLayers(options: LeNetOptions = {}): NamedLayer[] {
+  const inputShape = checkImageShape('lenet', options.inputShape ?? [28, 28, 1]);
+  const classes = options.classes ?? 10;
+  const conv1 = conv2dMaxPool({
+    inChannels: inputShape[2],
+    outChannels: 6,
+    kernel: 5,
+    padding: 2,
+    inputShape,
+  });
+  const conv2 = conv2dMaxPool({
+    inChannels: 6,
+    outChannels: 16,
+    kernel: 5,
+    inputShape: conv1.outputShape,
+  });
+  const flat = conv2.outputShape.reduce((a, b) => a * b, 1);
+  return [
+    { name: 'conv1', layer: conv1 },
+    { name: 'relu1', layer: relu(conv1.outputShape) },
+    { name: 'conv2', layer: conv2 },
+    { name: 'relu2', layer: relu(conv2.outputShape) },
+    { name: 'fc1', layer: dense(flat, 120, conv2.outputShape) },
+    { name: 'relu3', layer: relu([120]) },
+    { name: 'fc2', layer: dense(120, 84) },
+    { name: 'relu4', layer: relu([84]) },
+    { name: 'fc3', layer: dense(84, classes) },
+  ];
+}
+
+/** The paper's order, conv2d, relu, maxPool2d as separate layers (the reference for tests). */
+export function lenetUnfusedLayers(options: LeNetOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('lenet', options.inputShape ?? [28, 28, 1]);
   const classes = options.classes ?? 10;
   const conv1 = conv2d({

@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../rng.js';
+import {
+  augmentedDirections,
+  type Conv2dOptions,
+  convGeometry,
+  convTranspose,
+  convTransposeDirections,
+  flipFilter,
+  im2col,
+  initConv,
+  splitAugmented,
+  tangentFilterGrad,
+} from './conv2d.js';
+import type { Layer } from './layer.js';
+import { gatherPooled, poolGeometry, poolRouting, spreadPooled } from './maxpool.js';
+
+/**
+ * The matrices t[i] of t [N, R, C], by slices (tf.unstack's wasm kernel copies the whole input
+ * out of the heap once per part).
+ */
+function rows(t: tf.Tensor): tf.Tensor2D[] {
+  const [n, r, c] = t.shape as [number, number, number];
+  return Array.from({ length: n }, (_, i) => tf.reshape(tf.slice(t, [i, 0, 0], [1, r, c]), [r, c]));
+}
+
+interface ConvPoolCache {
+  batch: number;
+  /** Pooling routing [1, B * h2, 2, w2, 2, out] (see poolRouting) and 4 times it. */
+  route: tf.Tensor;
+  route4: tf.Tensor;
+  /**
+   * Per output channel c, the input patch (with a trailing 1 for the bias) at the position each
+   * pooling window routes channel c from: [B * Q, F + 1] (Q = pooled positions), and transposed.
+   */
+  selected: tf.Tensor2D[];
+  selectedT: tf.Tensor2D[];
+  wFlip: tf.Tensor4D;
+}
+
+/**
+ * A convolution (stride 1, as conv2d: same options, same parameter layout "weight"
+ * [kh, kw, in, out] then "bias" [out], same initialisation) followed by 2x2 max pooling with
+ * stride 2 (as maxPool2d: floor, ties to the first maximum in row-major window order, routing
+ * fixed by the forward pass). The same function as conv2d then maxPool2d, computed with a quarter
+ * of the work for the terms that do not involve the input tangent:
+ *
+ * each pooled output is y[b, q, c] = b[c] + <W[:, c], patch(b, sel(b, q, c))>, with sel the
+ * routed position. The routed patches S_c [B * Q, F + 1] (one matrix per output channel, with a
+ * ones column for the bias) are formed once at the point, so the parameter-direction terms are
+ * per-channel matrix products with K columns: yDot_k[:, c] += S_c [V_k; vb_k][:, c] and
+ * R(dW, db)_k[:, c] += S_c^T dyDot_k[:, c] (dyDot at the pooled output). The input-tangent terms
+ * (conv(xDot, W), corr(xDot, dy), convT(dyDot, W), convT(dy, V)) are those of conv2d, on the
+ * gradient spread back to the convolution's output.
+ */
+export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
+  const kind = 'conv2dMaxPool';
+  const g = convGeometry(kind, options);
+  const { h, w, ci, co, kh, kw, f } = g;
+  const pg = poolGeometry(g.ho, g.wo, co);
+  const q = pg.h2 * pg.w2;
+
+  /** For t [K * B, h2, w2, out] at the pooled output: sum_{b,q} S_c^T t_k[:, c], [K, F + 1, out]. */
+  const selectedFilterGrad = (c: ConvPoolCache, t: tf.Tensor, k: number): tf.Tensor => {
+    const perChannel = rows(tf.transpose(tf.reshape(t, [k, c.batch * q, co]), [2, 0, 1]));
+    const parts = perChannel.map((tc, ch) => tf.matMul(tc, c.selected[ch]!));
+    return tf.transpose(tf.stack(parts), [1, 2, 0]);
+  };
+
+  return {
+    kind,
+    inputShape: [h, w, ci],
+    outputShape: [pg.h2, pg.w2, co],
+    params: [
+      { name: 'weight', shape: [kh, kw, ci, co] },
+      { name: 'bias', shape: [co] },
+    ],
+
+    init(rng: Rng, out: Float32Array): void {
+      initConv(g, rng, out);
+    },
+
+    forward(x, [weight, bias]) {
+      const batch = x.shape[0]!;
+      return tf.tidy(() => {
+        const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
+        const z = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+        const { y, corners, route } = poolRouting(pg, z, batch);
+        // Patches at the four window positions, [B * Q, 1, F] each, weighted by the routing.
+        const cols = tf.reshape(
+          tf.slice(im2col(g, x4, batch), [0, 0, 0, 0], [batch, pg.he, pg.we, f]),
+          [batch * pg.h2, 2, pg.w2, 2, f],
+        );
+        let sel: tf.Tensor | null = null;
+        corners.forEach((e, a) => {
+          const pa = tf.slice(cols, [0, a >> 1, 0, a & 1, 0], [batch * pg.h2, 1, pg.w2, 1, f]);
+          const term = tf.mul(tf.reshape(pa, [batch * q, 1, f]), tf.reshape(e, [batch * q, co, 1]));
+          sel = sel ? tf.add(sel, term) : term;
+        });
+        const aug = tf.concat([sel!, tf.ones([batch * q, co, 1])], 2);
+        const selected = rows(tf.transpose(aug, [1, 0, 2]));
+        const selectedT = rows(tf.transpose(aug, [1, 2, 0]));
+        return {
+          y,
+          cache: {
+            batch,
+            route,
+            route4: tf.mul(route, 4),
+            selected,
+            selectedT,
+            wFlip: flipFilter(weight!),
+          },
+        };
+      });
+    },
+
+    backward(c, _p, dy, needInputGrad) {
+      const [dW, db, dx] = tf.tidy(() => {
+        const [gW, gb] = splitAugmented(g, selectedFilterGrad(c, dy, 1), 1);
+        const out = [tf.reshape(gW, [kh, kw, ci, co]), tf.reshape(gb, [co])];
+        if (!needInputGrad) return out;
+        const full = spreadPooled(pg, c.route, dy, c.batch, 1);
+        return [...out, convTranspose(g, full, c.wFlip, c.batch)];
+      });
+      return { dx: dx ?? null, dp: [dW!, db!] };
+    },
+
+    perSampleParamGrads(c, _p, dy) {
+      return tf.tidy(() => {
+        const b = c.batch;
+        // sum_q S_c[(b, q), :] dy[b, q, c] for every sample and channel.
+        const s = tf.reshape(tf.stack(c.selected), [co, b, q, f + 1]);
+        const dyc = tf.reshape(tf.transpose(tf.reshape(dy, [b, q, co]), [2, 0, 1]), [co, b, q, 1]);
+        const per = tf.transpose(tf.sum(tf.mul(s, dyc), 2), [1, 2, 0]);
+        const [gW, gb] = splitAugmented(g, per, b);
+        return [tf.reshape(gW, [b, f * co]), gb];
+      });
+    },
+
+    rForward(c, [weight], [vW, vb], xDot, k) {
+      return tf.tidy(() => {
+        const b = c.batch;
+        const vc = rows(tf.transpose(augmentedDirections(g, vW!, vb!, k), [2, 0, 1]));
+        const parts = vc.map((v, ch) => tf.matMul(v, c.selectedT[ch]!));
+        let yDot: tf.Tensor = tf.reshape(tf.transpose(tf.stack(parts), [1, 2, 0]), [
+          k * b,
+          pg.h2,
+          pg.w2,
+          co,
+        ]);
+        if (xDot) {
+          const xd = tf.reshape(xDot, [k * b, h, w, ci]) as tf.Tensor4D;
+          const z = tf.conv2d(xd, weight as tf.Tensor4D, 1, g.fwdPad);
+          yDot = tf.add(yDot, gatherPooled(pg, c.route4, z, b, k));
+        }
+        return yDot;
+      });
+    },
+
+    rBackward(c, _p, [vW], dy, dyDot, xDot, k, needInputGrad) {
+      const [dW, dB, dxDot] = tf.tidy(() => {
+        const b = c.batch;
+        let [gW, gB] = splitAugmented(g, selectedFilterGrad(c, dyDot, k), k);
+        const dyFull = spreadPooled(pg, c.route, dy, b, 1);
+        if (xDot) gW = tf.add(gW, tangentFilterGrad(g, xDot, dyFull, b, k));
+        if (!needInputGrad) return [gW, gB];
+        const direct = convTranspose(g, spreadPooled(pg, c.route, dyDot, b, k), c.wFlip, k * b);
+        return [gW, gB, tf.add(direct, convTransposeDirections(g, dyFull, vW!, b, k))];
+      });
+      return { dxDot: dxDot ?? null, dpDot: [dW!, dB!] };
+    },
+
+    cacheTensors: (c) => [c.route, c.route4, ...c.selected, ...c.selectedT, c.wFlip],
+
+    hvpFlopsPerSample(needInputGrad, hasInputTangent) {
+      const mac = g.pos * f * co;
+      const pooled = pg.he * pg.we * co;
+      // Routed-patch products: R-forward S_c [V; vb], R-backward S_c^T dyDot.
+      let flops = 4 * q * (f + 1) * co;
+      // conv(xDot, W), its routing (mask product, window sums) and the add;
+      // sum_b corr(xDot, dy) (on the spread dy) and its add.
+      if (hasInputTangent) flops += 2 * mac + pooled * 1.75 + q * co + 2 * mac + f * co;
+      // spread dyDot; convT(dyDot, W) + convT(dy, V) (zero padding not counted) and the add.
+      if (needInputGrad) flops += pooled + 4 * mac + h * w * ci;
+      return flops;
+    },
+  };
+}
