@@ -15,9 +15,12 @@ import { selectRows } from './subset.js';
 export interface FineTuneOptions {
   /** k: epochs of SGD on the remaining data per request (default 2). */
   readonly epochs?: number;
-  /** eta_0 of the fine-tuning schedule (default: the run's eta_0). */
+  /**
+   * First step size (default: the run's next one, eta_0 q^T: fine-tuning continues the run's
+   * schedule; a restart at eta_0 moves the weights further than the retrain shift).
+   */
   readonly lr?: number;
-  /** q of the schedule, restarted at every request (default: the run's q). */
+  /** q of the schedule (default: the run's q). */
   readonly lrDecay?: number;
   /** Default: the run's |B|, C and lambda. */
   readonly batchSize?: number;
@@ -28,9 +31,9 @@ export interface FineTuneOptions {
 }
 
 /**
- * Fine-tuning: k more epochs of the run's own SGD (seeded permutations, |B|, clipping, L2,
- * eta_t = eta_0 q^t restarted at the request) on the remaining data, from the current weights.
- * Requests accumulate: each one fine-tunes on what is left after all requests so far.
+ * Fine-tuning: k more epochs of the run's own SGD (seeded permutations, |B|, clipping, L2, the
+ * step size continuing the run's decay from eta_0 q^T) on the remaining data, from the current
+ * weights. Requests accumulate: each one fine-tunes on what is left after all requests so far.
  */
 export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
   const name = 'fine-tune';
@@ -91,7 +94,7 @@ export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
     const config: TrainConfig = {
       epochs: options.epochs ?? 2,
       batchSize: Math.min(options.batchSize ?? run.batchSize, remaining),
-      lr: options.lr ?? run.lr,
+      lr: options.lr ?? run.lr * run.lrDecay ** ctx.trajectory.steps.length,
       lrDecay: options.lrDecay ?? run.lrDecay,
       clip: options.clip ?? run.clip,
       l2: options.l2 ?? run.l2,

@@ -14,7 +14,7 @@ import {
 export interface NegativeGradientOptions {
   /** k: ascent steps per request (default 5). */
   readonly steps?: number;
-  /** Step size (default: the run's eta_0). */
+  /** Step size (default: the run's last one, eta_0 q^T, the scale of its final moves). */
   readonly lr?: number;
   /** Global-norm clip of each ascent gradient (default: the run's C). */
   readonly clip?: number;
@@ -35,7 +35,9 @@ export function negativeGradient(options: NegativeGradientOptions = {}): Unlearn
   let prepared = false;
   const hyper = (ctx: UnlearningContext) => ({
     steps,
-    lr: options.lr ?? ctx.trajectory.config.lr,
+    lr:
+      options.lr ??
+      ctx.trajectory.config.lr * ctx.trajectory.config.lrDecay ** ctx.trajectory.steps.length,
     clip: options.clip ?? ctx.trajectory.config.clip,
   });
   return {

@@ -31,6 +31,15 @@ export interface SecondOrderOptions {
   readonly damping?: DampingOptions;
   /** How the explicit Hessian is built (Cholesky solver). */
   readonly hessian?: Omit<HessianOptions, 'onProgress'>;
+  /**
+   * Newton step only. Default: the update exactly as METHOD.md states it. 'batch': the exact
+   * Newton step of the objective the paper's counterfactual minimises,
+   * (1/n) sum_{i not in U} l_i + lambda/2 |w|^2 (H = (1/n) sum_{i not in U} H_i + lambda I,
+   * right-hand side (1/n) sum_U grad l); 'remaining': that of the authors' code's
+   * counterfactual, (1/(n-m)) sum_{i not in U} l_i + lambda/2 |w|^2 (H_rem, right-hand side
+   * (1/(n-m)) sum_U (grad l(w; u) + lambda w)). The stated update mixes the two normalisations.
+   */
+  readonly counterfactual?: 'batch' | 'remaining';
   /** Progress of the explicit Hessian builds. */
   readonly onProgress?: (stage: string, fraction: number) => void;
 }
@@ -70,7 +79,16 @@ class SecondOrderMethod implements UnlearningMethod {
     if (this.solver !== 'cholesky' && this.solver !== 'cg') {
       throw new Error(`Unknown solver "${this.solver}": use 'cholesky' or 'cg'.`);
     }
-    this.name = `${kind === 'newton' ? 'newton' : 'jackknife'}${this.solver === 'cg' ? '-cg' : ''}`;
+    const cf = options.counterfactual;
+    if (cf !== undefined && cf !== 'batch' && cf !== 'remaining') {
+      throw new Error(`Unknown counterfactual "${cf}": use 'batch' or 'remaining'.`);
+    }
+    if (cf !== undefined && kind === 'jackknife') {
+      throw new Error(
+        'counterfactual applies to the Newton step only: the jackknife uses H_all by definition.',
+      );
+    }
+    this.name = `${kind === 'newton' ? 'newton' : 'jackknife'}${this.solver === 'cg' ? '-cg' : ''}${cf ? `@${cf}` : ''}`;
   }
 
   async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
@@ -127,23 +145,29 @@ class SecondOrderMethod implements UnlearningMethod {
     const l2 = ctx.trajectory.config.l2;
     const removed = [...ledger.removed, ...list].sort((a, b) => a - b);
     const m = removed.length;
-    const denominator = this.kind === 'newton' ? n - m : n;
+    const cf = this.options.counterfactual;
+    // H = hessianScale * sum_{i in the set} H_i + lambda I; right-hand side g / denominator.
+    const denominator = this.kind === 'newton' && cf !== 'batch' ? n - m : n;
+    const hessianScale = 1 / denominator;
     const g = sumGradients(model, data, w0, removed);
-    for (let j = 0; j < d; j++) g[j]! /= denominator;
+    for (let j = 0; j < d; j++) {
+      g[j] = (g[j]! + (cf === 'remaining' ? m * l2 * w0[j]! : 0)) / denominator;
+    }
     const detail: Record<string, unknown> = { m, solver: this.solver };
     let delta: Float64Array;
     if (this.solver === 'cholesky') {
       let factor = this.factor;
       let mu = this.factorMu;
       if (this.kind === 'newton') {
-        // H_rem = (sum_all H_i - sum_U H_u) / (n - m) + lambda I, refactorised per request.
+        // H_rem = (sum_all H_i - sum_U H_u) / (n - m) + lambda I, refactorised per request
+        // (divided by n instead for the 'batch' counterfactual).
         let t = performance.now();
         const h = hessianSum(model, data, w0, removed, {
           ...this.options.hessian,
           onProgress: (f) => this.options.onProgress?.(`${this.name}: forgotten Hessian`, f),
         });
         const all = this.hessianAll!;
-        for (let i = 0; i < d * d; i++) h[i] = (all[i]! - h[i]!) / (n - m);
+        for (let i = 0; i < d * d; i++) h[i] = (all[i]! - h[i]!) * hessianScale;
         for (let i = 0; i < d; i++) h[i * d + i]! += l2;
         detail.hessianSeconds = seconds(t);
         t = performance.now();
@@ -167,7 +191,7 @@ class SecondOrderMethod implements UnlearningMethod {
           : new ChunkedPoints(model, data, w0, ids, defaultChunk(model, 1, ids.length));
       if (this.kind === 'jackknife') this.jackknifePoints = points;
       try {
-        const result = dampedCg(points, 1 / denominator, l2, g, this.options);
+        const result = dampedCg(points, hessianScale, l2, g, this.options);
         delta = result.x;
         Object.assign(detail, {
           iterations: result.totalIterations,

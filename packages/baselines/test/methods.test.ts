@@ -104,6 +104,32 @@ describe('baselines on a tiny logistic problem', () => {
     expect(distance(nw, retrained)).toBeLessThan(distance(jw, retrained));
   });
 
+  it("Newton steps of the counterfactuals' own objectives land nearer still", async () => {
+    const shift = distance(w, retrained);
+    const stated = newtonStep({ solver: 'cg', cg: { tolerance: 1e-8 } });
+    const batch = newtonStep({ counterfactual: 'batch' });
+    const remaining = newtonStep({
+      solver: 'cg',
+      counterfactual: 'remaining',
+      cg: { tolerance: 1e-8 },
+    });
+    expect(batch.name).toBe('newton@batch');
+    expect(remaining.name).toBe('newton-cg@remaining');
+    for (const m of [stated, batch, remaining]) await m.prepare(ctx);
+    const ws = (await stated.unlearn(forget)).weights;
+    const wb = (await batch.unlearn(forget)).weights;
+    const wr = (await remaining.unlearn(forget)).weights;
+    expect(distance(wb, retrained)).toBeLessThan(distance(ws, retrained));
+    expect(distance(wb, retrained)).toBeLessThan(0.05 * shift);
+    // |B| = n: the 'remaining' counterfactual minimises (1/(n-m)) sum_rem l + lambda/2 |w|^2.
+    const retrainedRemaining = retrain(model, data, ctx.trajectory, forget, {
+      normaliser: 'remaining',
+    });
+    expect(distance(wr, retrainedRemaining)).toBeLessThan(0.05 * distance(w, retrainedRemaining));
+    expect(distance(ws, retrainedRemaining)).toBeGreaterThan(distance(wr, retrainedRemaining));
+    expect(() => infinitesimalJackknife({ counterfactual: 'batch' })).toThrow(/Newton step only/);
+  });
+
   it('conjugate gradients give the Cholesky solution, and record their iterations', async () => {
     for (const [exact, cg] of [
       [newtonStep(), newtonStep({ solver: 'cg', cg: { tolerance: 1e-7 } })],
