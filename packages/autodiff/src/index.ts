@@ -9,6 +9,7 @@ export {
 } from './backend.js';
 export { applyClipJacobian, type ClipState, clipGradient, clipState } from './clip.js';
 export { type Conv2dOptions, conv2d } from './layers/conv2d.js';
+export { type ConvPairOptions, convPair } from './layers/convpair.js';
 export { conv2dMaxPool } from './layers/convpool.js';
 export { dense } from './layers/dense.js';
 export type { Layer } from './layers/layer.js';

@@ -24,8 +24,7 @@ export function activationPattern(
         return t;
       });
       const { y, cache } = layer.forward(h, p);
-      const { mask, route } = cache as { mask?: tf.Tensor; route?: tf.Tensor };
-      for (const t of [mask, route]) if (t) parts.push(Uint8Array.from(t.dataSync()));
+      collect(cache, parts);
       h = y;
     }
     const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
@@ -36,6 +35,18 @@ export function activationPattern(
     }
     return out;
   });
+}
+
+/** Every ReLU mask ("mask") and pooling routing ("route") in a cache, nested caches included. */
+function collect(cache: unknown, parts: Uint8Array[]): void {
+  if (cache === null || typeof cache !== 'object' || cache instanceof tf.Tensor) return;
+  for (const [key, value] of Object.entries(cache)) {
+    if ((key === 'mask' || key === 'route') && value instanceof tf.Tensor) {
+      parts.push(Uint8Array.from(value.dataSync()));
+    } else if (!Array.isArray(value)) {
+      collect(value, parts);
+    }
+  }
 }
 
 export function countDifferences(a: Uint8Array, b: Uint8Array): number {

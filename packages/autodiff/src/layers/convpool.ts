@@ -3,6 +3,7 @@ import type { Rng } from '../rng.js';
 import {
   augmentedDirections,
   type Conv2dOptions,
+  type ConvGeometry,
   convGeometry,
   convTranspose,
   convTransposeDirections,
@@ -13,18 +14,24 @@ import {
   tangentFilterGrad,
 } from './conv2d.js';
 import type { Layer } from './layer.js';
-import { gatherPooled, poolGeometry, poolRouting, spreadPooled } from './maxpool.js';
+import {
+  gatherPooled,
+  type PoolGeometry,
+  poolGeometry,
+  poolRouting,
+  spreadPooled,
+} from './maxpool.js';
 
 /**
  * The matrices t[i] of t [N, R, C], by slices (tf.unstack's wasm kernel copies the whole input
  * out of the heap once per part).
  */
-function rows(t: tf.Tensor): tf.Tensor2D[] {
+export function rows(t: tf.Tensor): tf.Tensor2D[] {
   const [n, r, c] = t.shape as [number, number, number];
   return Array.from({ length: n }, (_, i) => tf.reshape(tf.slice(t, [i, 0, 0], [1, r, c]), [r, c]));
 }
 
-interface ConvPoolCache {
+export interface ConvPoolCache {
   batch: number;
   /** Pooling routing [1, B * h2, 2, w2, 2, out] (see poolRouting) and 4 times it. */
   route: tf.Tensor;
@@ -53,6 +60,36 @@ interface ConvPoolCache {
  * (conv(xDot, W), corr(xDot, dy), convT(dyDot, W), convT(dy, V)) are those of conv2d, on the
  * gradient spread back to the convolution's output.
  */
+/**
+ * For t [K * B, h2, w2, out] at the pooled output: sum_{b,q} S_c^T t_k[:, c] for every channel,
+ * [K, F + 1, out] (one product [K, B * Q] x [B * Q, F + 1] per channel; S_c is the right operand,
+ * whose packing XNNPACK keeps while the point lives).
+ */
+export function routedFilterGrad(
+  c: ConvPoolCache,
+  t: tf.Tensor,
+  k: number,
+  q: number,
+  co: number,
+): tf.Tensor {
+  const perChannel = rows(tf.transpose(tf.reshape(t, [k, c.batch * q, co]), [2, 0, 1]));
+  const parts = perChannel.map((tc, ch) => tf.matMul(tc, c.selected[ch]!));
+  return tf.transpose(tf.stack(parts), [1, 2, 0]);
+}
+
+/** S_c [V_k; vb_k][:, c] for augmented directions [K, F + 1, out]: [K * B, h2, w2, out]. */
+export function routedDirections(
+  g: ConvGeometry,
+  pg: PoolGeometry,
+  c: ConvPoolCache,
+  vAug: tf.Tensor,
+  k: number,
+): tf.Tensor {
+  const vc = rows(tf.transpose(vAug, [2, 0, 1]));
+  const parts = vc.map((v, ch) => tf.matMul(v, c.selectedT[ch]!));
+  return tf.reshape(tf.transpose(tf.stack(parts), [1, 2, 0]), [k * c.batch, pg.h2, pg.w2, g.co]);
+}
+
 export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
   const kind = 'conv2dMaxPool';
   const g = convGeometry(kind, options);
@@ -60,12 +97,10 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
   const pg = poolGeometry(g.ho, g.wo, co);
   const q = pg.h2 * pg.w2;
 
-  /** For t [K * B, h2, w2, out] at the pooled output: sum_{b,q} S_c^T t_k[:, c], [K, F + 1, out]. */
-  const selectedFilterGrad = (c: ConvPoolCache, t: tf.Tensor, k: number): tf.Tensor => {
-    const perChannel = rows(tf.transpose(tf.reshape(t, [k, c.batch * q, co]), [2, 0, 1]));
-    const parts = perChannel.map((tc, ch) => tf.matMul(tc, c.selected[ch]!));
-    return tf.transpose(tf.stack(parts), [1, 2, 0]);
-  };
+  const selectedFilterGrad = (c: ConvPoolCache, t: tf.Tensor, k: number) =>
+    routedFilterGrad(c, t, k, q, co);
+  const selectedDirections = (c: ConvPoolCache, vW: tf.Tensor, vb: tf.Tensor, k: number) =>
+    routedDirections(g, pg, c, augmentedDirections(g, vW, vb, k), k);
 
   return {
     kind,
@@ -89,11 +124,11 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
         // Patches at the four window positions, [B * Q, 1, F] each, weighted by the routing.
         const cols = tf.reshape(
           tf.slice(im2col(g, x4, batch), [0, 0, 0, 0], [batch, pg.he, pg.we, f]),
-          [batch * pg.h2, 2, pg.w2, 2, f],
+          [batch * pg.h2, 2, pg.w2, 2 * f],
         );
         let sel: tf.Tensor | null = null;
         corners.forEach((e, a) => {
-          const pa = tf.slice(cols, [0, a >> 1, 0, a & 1, 0], [batch * pg.h2, 1, pg.w2, 1, f]);
+          const pa = tf.slice(cols, [0, a >> 1, 0, (a & 1) * f], [batch * pg.h2, 1, pg.w2, f]);
           const term = tf.mul(tf.reshape(pa, [batch * q, 1, f]), tf.reshape(e, [batch * q, co, 1]));
           sel = sel ? tf.add(sel, term) : term;
         });
@@ -140,14 +175,7 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
     rForward(c, [weight], [vW, vb], xDot, k) {
       return tf.tidy(() => {
         const b = c.batch;
-        const vc = rows(tf.transpose(augmentedDirections(g, vW!, vb!, k), [2, 0, 1]));
-        const parts = vc.map((v, ch) => tf.matMul(v, c.selectedT[ch]!));
-        let yDot: tf.Tensor = tf.reshape(tf.transpose(tf.stack(parts), [1, 2, 0]), [
-          k * b,
-          pg.h2,
-          pg.w2,
-          co,
-        ]);
+        let yDot = selectedDirections(c, vW!, vb!, k);
         if (xDot) {
           const xd = tf.reshape(xDot, [k * b, h, w, ci]) as tf.Tensor4D;
           const z = tf.conv2d(xd, weight as tf.Tensor4D, 1, g.fwdPad);

@@ -54,8 +54,10 @@ export function poolRouting(
   batch: number,
 ): { y: tf.Tensor; corners: tf.Tensor[]; route: tf.Tensor } {
   const { h2, w2, c } = g;
-  const x6 = tf.reshape(cropToPooled(g, x, batch), [batch * h2, 2, w2, 2, c]);
-  const corner = (r: number, s: number) => tf.slice(x6, [0, r, 0, s, 0], [batch * h2, 1, w2, 1, c]);
+  // Rank-4 slices (the wasm Slice kernel is slow above rank 4).
+  const x4 = tf.reshape(cropToPooled(g, x, batch), [batch * h2, 2, w2, 2 * c]);
+  const corner = (r: number, s: number) =>
+    tf.reshape(tf.slice(x4, [0, r, 0, s * c], [batch * h2, 1, w2, c]), [batch * h2, 1, w2, 1, c]);
   const s00 = corner(0, 0);
   const s01 = corner(0, 1);
   const s10 = corner(1, 0);

@@ -1,5 +1,5 @@
 import { conv2d } from '../layers/conv2d.js';
-import { conv2dMaxPool } from '../layers/convpool.js';
+import { convPair } from '../layers/convpair.js';
 import { dense } from '../layers/dense.js';
 import { maxPool2d } from '../layers/maxpool.js';
 import { relu } from '../layers/relu.js';
@@ -15,12 +15,13 @@ export interface CnnOptions {
  * The paper's MNIST CNN: conv 1->10 k5, maxpool 2, relu, conv 10->20 k5, maxpool 2, relu,
  * fc 320->50, relu, fc 50->10 (d = 21,840 for 28x28x1 inputs and 10 classes).
  *
- * Each convolution and the pooling after it form one conv2dMaxPool layer (same function and
- * parameters as conv2d then maxPool2d; see cnnUnfusedLayers).
+ * The two convolutions, their poolings and the ReLU between them form one convPair layer
+ * ("features"): the same function and parameters as the separate layers (cnnUnfusedLayers), with
+ * the Hessian products of the first block folded into fixed per-point matrices.
  *
  * Layout (NHWC throughout; for [28, 28, 1]):
- *   conv1.weight [5, 5, 1, 10]   conv1.bias [10]
- *   conv2.weight [5, 5, 10, 20]  conv2.bias [20]
+ *   features.conv1.weight [5, 5, 1, 10]   features.conv1.bias [10]
+ *   features.conv2.weight [5, 5, 10, 20]  features.conv2.bias [20]
  *   fc1.weight   [50, 321]       (row o = W[o, :] then b[o]; inputs in (h, w, c) order of the
  *                                 [4, 4, 20] feature map, not PyTorch's (c, h, w))
  *   fc2.weight   [10, 51]
@@ -28,25 +29,15 @@ export interface CnnOptions {
 export function cnnLayers(options: CnnOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
   const classes = options.classes ?? 10;
-  const conv1 = conv2dMaxPool({
-    inChannels: inputShape[2],
-    outChannels: 10,
-    kernel: 5,
-    inputShape,
+  const features = convPair({
+    first: { inChannels: inputShape[2], outChannels: 10, kernel: 5, inputShape },
+    second: { inChannels: 10, outChannels: 20, kernel: 5 },
   });
-  const conv2 = conv2dMaxPool({
-    inChannels: 10,
-    outChannels: 20,
-    kernel: 5,
-    inputShape: conv1.outputShape,
-  });
-  const flat = conv2.outputShape.reduce((a, b) => a * b, 1);
+  const flat = features.outputShape.reduce((a, b) => a * b, 1);
   return [
-    { name: 'conv1', layer: conv1 },
-    { name: 'relu1', layer: relu(conv1.outputShape) },
-    { name: 'conv2', layer: conv2 },
-    { name: 'relu2', layer: relu(conv2.outputShape) },
-    { name: 'fc1', layer: dense(flat, 50, conv2.outputShape) },
+    { name: 'features', layer: features },
+    { name: 'relu2', layer: relu(features.outputShape) },
+    { name: 'fc1', layer: dense(flat, 50, features.outputShape) },
     { name: 'relu3', layer: relu([50]) },
     { name: 'fc2', layer: dense(50, classes) },
   ];

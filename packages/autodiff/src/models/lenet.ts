@@ -1,5 +1,5 @@
 import { conv2d } from '../layers/conv2d.js';
-import { conv2dMaxPool } from '../layers/convpool.js';
+import { convPair } from '../layers/convpair.js';
 import { dense } from '../layers/dense.js';
 import { maxPool2d } from '../layers/maxpool.js';
 import { relu } from '../layers/relu.js';
@@ -18,14 +18,14 @@ export interface LeNetOptions {
  * (d = 61,706 for 28x28x1 inputs and 10 classes).
  *
  * ReLU and 2x2 max pooling commute (max(relu(a), relu(b)) = relu(max(a, b)), and the derivatives
- * agree: where they could differ, the ReLU's is 0 on both sides), so each convolution and its
- * pooling form one conv2dMaxPool layer followed by the ReLU: the same function, gradient and
- * R-operator as the paper's order (see lenetUnfusedLayers), with the ReLU on a quarter of the
- * values.
+ * agree: where the routing could differ, the ReLU's derivative is 0 on both sides), so the
+ * convolutions, poolings and the first ReLU form one convPair layer ("features", pooling before
+ * ReLU) and the second ReLU follows it: the same function, gradient and Hessian products as the
+ * paper's order (lenetUnfusedLayers).
  *
  * Layout (NHWC throughout; for [28, 28, 1]):
- *   conv1.weight [5, 5, 1, 6]    conv1.bias [6]       (156)
- *   conv2.weight [5, 5, 6, 16]   conv2.bias [16]      (2,416)
+ *   features.conv1.weight [5, 5, 1, 6]    features.conv1.bias [6]     (156)
+ *   features.conv2.weight [5, 5, 6, 16]   features.conv2.bias [16]    (2,416)
  *   fc1.weight   [120, 401]      (row o = W[o, :] then b[o]; inputs in (h, w, c) order of the
  *                                 [5, 5, 16] feature map)                   (48,120)
  *   fc2.weight   [84, 121]                                                  (10,164)
@@ -34,26 +34,15 @@ export interface LeNetOptions {
 export function lenetLayers(options: LeNetOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('lenet', options.inputShape ?? [28, 28, 1]);
   const classes = options.classes ?? 10;
-  const conv1 = conv2dMaxPool({
-    inChannels: inputShape[2],
-    outChannels: 6,
-    kernel: 5,
-    padding: 2,
-    inputShape,
+  const features = convPair({
+    first: { inChannels: inputShape[2], outChannels: 6, kernel: 5, padding: 2, inputShape },
+    second: { inChannels: 6, outChannels: 16, kernel: 5 },
   });
-  const conv2 = conv2dMaxPool({
-    inChannels: 6,
-    outChannels: 16,
-    kernel: 5,
-    inputShape: conv1.outputShape,
-  });
-  const flat = conv2.outputShape.reduce((a, b) => a * b, 1);
+  const flat = features.outputShape.reduce((a, b) => a * b, 1);
   return [
-    { name: 'conv1', layer: conv1 },
-    { name: 'relu1', layer: relu(conv1.outputShape) },
-    { name: 'conv2', layer: conv2 },
-    { name: 'relu2', layer: relu(conv2.outputShape) },
-    { name: 'fc1', layer: dense(flat, 120, conv2.outputShape) },
+    { name: 'features', layer: features },
+    { name: 'relu2', layer: relu(features.outputShape) },
+    { name: 'fc1', layer: dense(flat, 120, features.outputShape) },
     { name: 'relu3', layer: relu([120]) },
     { name: 'fc2', layer: dense(120, 84) },
     { name: 'relu4', layer: relu([84]) },
