@@ -77,7 +77,7 @@ export function defaultChunk(
 ): number {
   // Tangent activations per (row, sample) scale with the FLOPs of one HVP (~1 float per 64).
   const perSample = 4 * rows * Math.max(model.numClasses * 4, model.hvpFlopsPerSample() / 64);
-  return Math.max(1, Math.min(n, 512, Math.floor(budgetBytes / perSample)));
+  return Math.max(1, Math.min(n, 256, Math.floor(budgetBytes / perSample)));
 }
 
 export function sumGradients(
