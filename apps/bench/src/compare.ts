@@ -282,10 +282,10 @@ function makeMethod(name: MethodName, setting: Setting, flags: CompareFlags): Un
   // HVP over the data costs ~0.6 s here: a looser tolerance, fewer iterations, larger damping.
   const cg =
     setting === 'cnn'
-      ? { tolerance: 1e-4, maxIterations: 100 }
+      ? { tolerance: 1e-4, maxIterations: 50 }
       : { tolerance: 1e-5, maxIterations: 300 };
   const damping =
-    setting === 'cnn' ? { initialRelative: 1e-3, growth: 10, maxAttempts: 5 } : undefined;
+    setting === 'cnn' ? { initialRelative: 1e-3, growth: 10, maxAttempts: 3 } : undefined;
   switch (name) {
     case 'hessian-free':
       // The CNN's eager precompute is of order an hour here: recollect lazily what is asked.
