@@ -62,7 +62,15 @@ export interface Model {
   readonly spec?: { readonly name: string; readonly options: Readonly<Record<string, unknown>> };
   /** Seeded initial parameters (fan-in uniform, as PyTorch does). */
   init(seed: number): Float32Array;
-  at(params: tf.Tensor1D | Float32Array, batch: Batch): ModelPoint;
+  /**
+   * Linearises the model at (params, batch). With `{ gradientOnly: true }` (training, replay)
+   * layers skip what only Hessian products need; hmp and thirdDerivative then throw.
+   */
+  at(
+    params: tf.Tensor1D | Float32Array,
+    batch: Batch,
+    options?: { gradientOnly?: boolean },
+  ): ModelPoint;
   /** Logits for inputs x, [N, C]. */
   logits(params: tf.Tensor1D | Float32Array, x: tf.Tensor): tf.Tensor2D;
   /** Floating-point operations of one Hessian-vector product per sample of the batch. */
@@ -142,11 +150,11 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       }),
     );
 
-  const forward = (p: tf.Tensor[][], x: tf.Tensor) => {
+  const forward = (p: tf.Tensor[][], x: tf.Tensor, gradientOnly = false) => {
     const caches: unknown[] = [];
     let h = x;
     layers.forEach(({ layer }, li) => {
-      const { y, cache } = layer.forward(h, p[li]!);
+      const { y, cache } = layer.forward(h, p[li]!, gradientOnly);
       caches.push(cache);
       h = y;
     });
@@ -184,7 +192,15 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       );
     },
 
-    at(params, batch) {
+    at(params, batch, options = {}) {
+      const gradientOnly = options.gradientOnly ?? false;
+      const needsHessian = (what: string) => {
+        if (gradientOnly) {
+          throw new Error(
+            `Model ${name}: ${what} needs a point made without { gradientOnly: true }.`,
+          );
+        }
+      };
       const b = batch.x.shape[0]!;
       if (batch.labels.shape[0] !== b) {
         throw new Error(`Model ${name}: ${batch.labels.shape[0]} labels for ${b} inputs.`);
@@ -206,7 +222,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       const grads: tf.Tensor[][] = [];
       tf.tidy(() => {
         p = splitParams(flat).map((ts) => ts.map(keep));
-        const f = forward(p, toInput(batch.x));
+        const f = forward(p, toInput(batch.x), gradientOnly);
         caches = f.caches;
         logits = keep(f.logits);
         layers.forEach(({ layer }, li) => {
@@ -249,6 +265,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
         },
 
         hmp(v, l2) {
+          needsHessian('hmp');
           const k = v.shape[0];
           if (v.shape[1] !== d) {
             throw new Error(
@@ -286,6 +303,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
         },
 
         thirdDerivative(v) {
+          needsHessian('thirdDerivative');
           const k = v.shape[0];
           if (v.shape[1] !== d) {
             throw new Error(

@@ -115,7 +115,7 @@ function injection(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const { x, labels } = data.gather(members.map((m) => m.batchId));
-    const point = model.at(w, { x, labels });
+    const point = model.at(w, { x, labels }, { gradientOnly: true });
     try {
       const perSample = point.perSampleGradients();
       return tf.mul(

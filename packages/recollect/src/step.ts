@@ -16,7 +16,7 @@ export function sgdStep(
   clip: number,
   l2: number,
 ): StepResult {
-  const point = model.at(w, batch);
+  const point = model.at(w, batch, { gradientOnly: true });
   const g = point.gradient(l2);
   const { clipped, state } = clipGradient(g, clip);
   const next = tf.tidy(() => tf.sub(w, tf.mul(clipped, eta)) as tf.Tensor1D);

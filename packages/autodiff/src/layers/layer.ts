@@ -19,7 +19,15 @@ export interface Layer<Cache = unknown> {
   readonly params: readonly { name: string; shape: readonly number[] }[];
   /** Fills this layer's parameters (same order as `params`, concatenated) from the seed. */
   init(rng: Rng, out: Float32Array): void;
-  forward(x: tf.Tensor, p: readonly tf.Tensor[]): { y: tf.Tensor; cache: Cache };
+  /**
+   * `gradientOnly`: the point will only be asked for gradients (training, replay), so a layer
+   * may skip precomputation that only its R-passes need.
+   */
+  forward(
+    x: tf.Tensor,
+    p: readonly tf.Tensor[],
+    gradientOnly?: boolean,
+  ): { y: tf.Tensor; cache: Cache };
   /** Gradients of a scalar given dy = d(scalar)/dy; dp summed over the batch. */
   backward(
     cache: Cache,
