@@ -242,6 +242,76 @@ export function convTransposeDirections(
   ]);
 }
 
+/**
+ * Second-order helpers (Taylor mode, K = 1 or 2 directions, once per training step): terms in
+ * which the k-th tangent meets the k-th direction or the k-th gradient tangent, done one direction
+ * at a time with the K = 1 forms of the helpers above (clarity over speed).
+ */
+const perDirection = (k: number, term: (r: number) => tf.Tensor): tf.Tensor => {
+  const parts = Array.from({ length: k }, (_, r) => term(r));
+  return k === 1 ? parts[0]! : tf.concat(parts, 0);
+};
+
+/** Rows r * n .. (r + 1) * n of a block-major tangent [K * n, ...]. */
+const blockRow = (t: tf.Tensor, r: number, n: number): tf.Tensor => {
+  const rest = t.shape.slice(1);
+  const flat = tf.reshape(t, [t.shape[0]!, -1]);
+  return tf.reshape(tf.slice(flat, [r * n, 0], [n, -1]), [n, ...rest]);
+};
+
+/** conv(xDot_k, V_k) for every k (no bias), [K * B, Ho, Wo, out]. */
+export function directionConv(
+  g: ConvGeometry,
+  xDot: tf.Tensor,
+  vW: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const x4 = tf.reshape(xDot, [k * batch, g.h, g.w, g.ci]);
+  const v5 = tf.reshape(vW, [k, g.kh, g.kw, g.ci, g.co]);
+  return perDirection(k, (r) =>
+    tf.conv2d(
+      blockRow(x4, r, batch) as tf.Tensor4D,
+      tf.reshape(blockRow(v5, r, 1), [g.kh, g.kw, g.ci, g.co]) as tf.Tensor4D,
+      1,
+      g.fwdPad,
+    ),
+  );
+}
+
+/**
+ * sum_b corr(xDot_kb, gFull_kb) for every k, with a gradient tangent per direction
+ * (gFull [K * B, Ho, Wo, out]): [K, kh, kw, in, out].
+ */
+export function pairedFilterGrad(
+  g: ConvGeometry,
+  xDot: tf.Tensor,
+  gFull: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const x4 = tf.reshape(xDot, [k * batch, g.h, g.w, g.ci]);
+  const g4 = tf.reshape(gFull, [k * batch, g.ho, g.wo, g.co]);
+  return perDirection(k, (r) =>
+    tangentFilterGrad(g, blockRow(x4, r, batch), blockRow(g4, r, batch), batch, 1),
+  );
+}
+
+/** convT(gFull_kb, V_k) for every k, gFull [K * B, Ho, Wo, out]: [K * B, H, W, in]. */
+export function pairedConvTransposeDirections(
+  g: ConvGeometry,
+  gFull: tf.Tensor,
+  vW: tf.Tensor,
+  batch: number,
+  k: number,
+): tf.Tensor {
+  const g4 = tf.reshape(gFull, [k * batch, g.ho, g.wo, g.co]);
+  const v5 = tf.reshape(vW, [k, g.kh, g.kw, g.ci, g.co]);
+  return perDirection(k, (r) =>
+    convTransposeDirections(g, blockRow(g4, r, batch), blockRow(v5, r, 1), batch, 1),
+  );
+}
+
 interface ConvCache {
   batch: number;
   /** Input [B, H, W, in]. */
@@ -348,6 +418,34 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
         return [gW, gB, tf.add(direct, convTransposeDirections(g, dy, vW!, b, k))];
       });
       return { dxDot: dxDot ?? null, dpDot: [dW!, dB!] };
+    },
+
+    // Second order: y is bilinear in (W, x) plus the bias, as dense: yDDot = conv(xDDot, W) +
+    // 2 conv(xDot, V) (nothing for a data input); the backward pass's second derivatives follow
+    // the product rule: dW'' = corr(x, dyDDot) + 2 corr(xDot, dyDot) + corr(xDDot, dy),
+    // db'' = sum dyDDot, dx'' = convT(dyDDot, W) + 2 convT(dyDot, V).
+    r2Forward(c, [weight], [vW], xDot, xDDot, k) {
+      return tf.tidy(() => {
+        const b = c.batch;
+        if (!xDot || !xDDot) return tf.zeros([k * b, ho, wo, co]);
+        const xdd = tf.reshape(xDDot, [k * b, h, w, ci]) as tf.Tensor4D;
+        const direct = tf.conv2d(xdd, weight as tf.Tensor4D, 1, g.fwdPad);
+        return tf.add(direct, tf.mul(directionConv(g, xDot, vW!, b, k), 2));
+      });
+    },
+
+    r2Backward(c, _p, [vW], dy, dyDot, dyDDot, xDot, xDDot, k, needInputGrad) {
+      const [dW, dB, dxDDot] = tf.tidy(() => {
+        const b = c.batch;
+        let [gW, gB] = splitAugmented(g, inputFilterGrad(c, dyDDot, k), k);
+        if (xDot) gW = tf.add(gW, tf.mul(pairedFilterGrad(g, xDot, dyDot, b, k), 2));
+        if (xDDot) gW = tf.add(gW, tangentFilterGrad(g, xDDot, dy, b, k));
+        if (!needInputGrad) return [gW, gB];
+        const direct = convTranspose(g, dyDDot, c.wFlip, k * b);
+        const cross = pairedConvTransposeDirections(g, dyDot, vW!, b, k);
+        return [gW, gB, tf.add(direct, tf.mul(cross, 2))];
+      });
+      return { dxDDot: dxDDot ?? null, dpDDot: [dW!, dB!] };
     },
 
     cacheTensors: (c) => [c.x, c.patches, c.wFlip],

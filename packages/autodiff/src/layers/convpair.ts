@@ -101,6 +101,28 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
     return [rows(flat), rows(tf.transpose(flat, [0, 2, 1]))];
   };
 
+  /**
+   * The second block's input tangent a1Dot and second derivative a1DDot (zero: the first block is
+   * bilinear in its data input and its parameters), the pair's output second derivative yDDot, and
+   * the ReLU cache the sub-layers' passes take.
+   */
+  const secondOrderForward = (
+    c: PairCache,
+    [wt1, bs1, wt2, bs2]: readonly tf.Tensor[],
+    [vW1, vb1, vW2, vb2]: readonly tf.Tensor[],
+    k: number,
+  ) => {
+    const gate = { mask: c.mask, batch: c.batch };
+    const p1 = [wt1!, bs1!];
+    const v1 = [vW1!, vb1!];
+    const y1Dot = block1.rForward(c.first, p1, v1, null, k);
+    const y1DDot = block1.r2Forward!(c.first, p1, v1, null, null, k);
+    const a1Dot = act.rForward(gate, [], [], y1Dot, k);
+    const a1DDot = act.r2Forward!(gate, [], [], y1Dot, y1DDot, k);
+    const yDDot = block2.r2Forward!(c.second, [wt2!, bs2!], [vW2!, vb2!], a1Dot, a1DDot, k);
+    return { a1Dot, a1DDot, yDDot, gate };
+  };
+
   return {
     kind,
     inputShape: block1.inputShape,
@@ -245,6 +267,47 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
         return [gW1, gB1, gW2, sB2];
       });
       return { dxDot: null, dpDot: out };
+    },
+
+    // Second order, by composing the sub-layers' passes on the caches the pair holds
+    // (conv2dMaxPool, relu, conv2dMaxPool: the same function and derivatives; the path runs with
+    // K = 1 or 2 once per training step, so the first block's tangent is formed here instead of
+    // folded into per-point matrices). The input is data: the first block's output has no second
+    // derivative, so yDDot = route2(2 conv(relu'(yDot1), V2)).
+    r2Forward(c, p, v, xDot, xDDot, k) {
+      if (xDot || xDDot) throw firstOnly('an input tangent');
+      return tf.tidy(() => secondOrderForward(c, p, v, k).yDDot);
+    },
+
+    r2Backward(c, p, v, dy, dyDot, dyDDot, xDot, xDDot, k, needInputGrad) {
+      if (xDot || xDDot) throw firstOnly('an input tangent');
+      if (needInputGrad) throw firstOnly('the input gradient');
+      const out = tf.tidy(() => {
+        const [wt1, bs1, wt2, bs2] = p;
+        const [vW1, vb1, vW2, vb2] = v;
+        const p2 = [wt2!, bs2!];
+        const v2 = [vW2!, vb2!];
+        const { a1Dot, a1DDot, gate } = secondOrderForward(c, p, v, k);
+        // Back through the second block: the gradient at its input and its two derivatives.
+        const da1 = block2.backward(c.second, p2, dy, true).dx!;
+        const da1Dot = block2.rBackward(c.second, p2, v2, dy, dyDot, a1Dot, k, true).dxDot!;
+        const s2 = block2.r2Backward!(c.second, p2, v2, dy, dyDot, dyDDot, a1Dot, a1DDot, k, true);
+        // Through the ReLU, then the first block's parameters (its input is data).
+        const s1 = block1.r2Backward!(
+          c.first,
+          [wt1!, bs1!],
+          [vW1!, vb1!],
+          act.backward(gate, [], da1, true).dx!,
+          act.rBackward(gate, [], [], da1, da1Dot, a1Dot, k, true).dxDot!,
+          act.r2Backward!(gate, [], [], da1, da1Dot, s2.dxDDot!, a1Dot, a1DDot, k, true).dxDDot!,
+          null,
+          null,
+          k,
+          false,
+        );
+        return [...s1.dpDDot, ...s2.dpDDot];
+      });
+      return { dxDDot: null, dpDDot: out };
     },
 
     cacheTensors: (c) => [

@@ -7,9 +7,12 @@ import {
   convGeometry,
   convTranspose,
   convTransposeDirections,
+  directionConv,
   flipFilter,
   im2col,
   initConv,
+  pairedConvTransposeDirections,
+  pairedFilterGrad,
   splitAugmented,
   tangentFilterGrad,
 } from './conv2d.js';
@@ -196,6 +199,42 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
         return [gW, gB, tf.add(direct, convTransposeDirections(g, dyFull, vW!, b, k))];
       });
       return { dxDot: dxDot ?? null, dpDot: [dW!, dB!] };
+    },
+
+    // Second order: conv2d's second-order terms on the convolution output z, routed by the fixed
+    // pooling (linear on its piece): yDDot = route(conv(xDDot, W) + 2 conv(xDot, V)) (nothing for a
+    // data input); with dz = spread(dy) and likewise for its derivatives,
+    // dW'' = S^T dyDDot (= corr(x, dzDDot)) + 2 corr(xDot, dzDot) + corr(xDDot, dz),
+    // db'' = sum dyDDot, dx'' = convT(dzDDot, W) + 2 convT(dzDot, V).
+    r2Forward(c, [weight], [vW], xDot, xDDot, k) {
+      return tf.tidy(() => {
+        const b = c.batch;
+        if (!xDot || !xDDot) return tf.zeros([k * b, pg.h2, pg.w2, co]);
+        const xdd = tf.reshape(xDDot, [k * b, h, w, ci]) as tf.Tensor4D;
+        const z = tf.add(
+          tf.conv2d(xdd, weight as tf.Tensor4D, 1, g.fwdPad),
+          tf.mul(directionConv(g, xDot, vW!, b, k), 2),
+        );
+        return gatherPooled(pg, c.route4, z, b, k);
+      });
+    },
+
+    r2Backward(c, _p, [vW], dy, dyDot, dyDDot, xDot, xDDot, k, needInputGrad) {
+      const [dW, dB, dxDDot] = tf.tidy(() => {
+        const b = c.batch;
+        let [gW, gB] = splitAugmented(g, selectedFilterGrad(c, dyDDot, k), k);
+        const dyDotFull = spreadPooled(pg, c.route, dyDot, b, k);
+        if (xDot) gW = tf.add(gW, tf.mul(pairedFilterGrad(g, xDot, dyDotFull, b, k), 2));
+        if (xDDot) {
+          gW = tf.add(gW, tangentFilterGrad(g, xDDot, spreadPooled(pg, c.route, dy, b, 1), b, k));
+        }
+        if (!needInputGrad) return [gW, gB];
+        const dyDDotFull = spreadPooled(pg, c.route, dyDDot, b, k);
+        const direct = convTranspose(g, dyDDotFull, c.wFlip, k * b);
+        const cross = pairedConvTransposeDirections(g, dyDotFull, vW!, b, k);
+        return [gW, gB, tf.add(direct, tf.mul(cross, 2))];
+      });
+      return { dxDDot: dxDDot ?? null, dpDDot: [dW!, dB!] };
     },
 
     cacheTensors: (c) => [c.route, c.route4, ...c.selected, ...c.selectedT, c.wFlip],

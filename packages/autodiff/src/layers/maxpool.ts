@@ -182,6 +182,22 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
       };
     },
 
+    // Second order: linear on the piece the forward pass fixed (its second derivative is zero
+    // almost everywhere), so second derivatives are routed like the tangents.
+    r2Forward(cache, _p, _v, _xDot, xDDot, k) {
+      if (!xDDot) throw new Error('maxPool2d: a pooling layer cannot be the first layer.');
+      return tf.tidy(() => gatherPooled(g, cache.route4, xDDot, cache.batch, k));
+    },
+
+    r2Backward(cache, _p, _v, _dy, _dyDot, dyDDot, _xDot, _xDDot, k, needInputGrad) {
+      return {
+        dxDDot: needInputGrad
+          ? tf.tidy(() => spreadPooled(g, cache.route, dyDDot, cache.batch, k))
+          : null,
+        dpDDot: [],
+      };
+    },
+
     cacheTensors: (cache) => [cache.route, cache.route4],
 
     // R-forward: the mask product and three additions per window; R-backward: the mask product.
