@@ -165,8 +165,8 @@ describe('second-order recollection on a tiny CNN (float32)', () => {
     // would be without it (the test below must be able to tell).
     const withoutT: Model = {
       ...model,
-      at: (params, batch) => ({
-        ...model.at(params, batch),
+      at: (params, batch, options) => ({
+        ...model.at(params, batch, options),
         thirdDerivative: (v) => tf.zerosLike(v),
       }),
     };
