@@ -42,13 +42,22 @@ interface PairCache {
    * [(F1 + 1) * B, h1, w1, c1]. Every second-block term that involves the input tangent is linear
    * in these.
    */
-  basis: tf.Tensor;
+  basis: tf.Tensor | null;
   /**
    * The second block's routed response to each (first-layer parameter (c1, f)):
    * G [c1 * (F1 + 1), B * Q2 * c2] (rows channel-major), and its transpose.
+   * basis, response and responseT serve only the R-passes: null at a gradient-only point.
    */
-  response: tf.Tensor2D;
-  responseT: tf.Tensor2D;
+  response: tf.Tensor2D | null;
+  responseT: tf.Tensor2D | null;
+}
+
+/** The R-pass precomputation of a point; a gradient-only point has none. */
+function hessianParts(c: PairCache) {
+  if (!c.basis || !c.response || !c.responseT) {
+    throw new Error('convPair: Hessian products need a point made without { gradientOnly: true }.');
+  }
+  return { basis: c.basis, response: c.response, responseT: c.responseT };
 }
 
 /**
@@ -95,7 +104,7 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
   /** H per first-layer channel, [F1 + 1, kh2 * kw2 * c2] each, and transposed. */
   const hPerChannel = (c: PairCache, dy2: tf.Tensor): [tf.Tensor2D[], tf.Tensor2D[]] => {
     const dyFull = spreadPooled(pg2, c.second.route, dy2, c.batch, 1);
-    const h = tangentFilterGrad(g2, c.basis, dyFull, c.batch, fa1); // [F1+1, kh2, kw2, c1, c2]
+    const h = tangentFilterGrad(g2, hessianParts(c).basis, dyFull, c.batch, fa1); // [F1+1, kh2, kw2, c1, c2]
     const byChannel = tf.transpose(tf.reshape(h, [fa1, g2.kh * g2.kw, c1, c2]), [2, 0, 1, 3]);
     const flat = tf.reshape(byChannel, [c1, fa1, g2.kh * g2.kw * c2]);
     return [rows(flat), rows(tf.transpose(flat, [0, 2, 1]))];
@@ -140,13 +149,25 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
       block2.init(rng, out.subarray(n1));
     },
 
-    forward(x, [wt1, bs1, wt2, bs2]) {
+    forward(x, [wt1, bs1, wt2, bs2], gradientOnly) {
       const batch = x.shape[0]!;
       return tidyObject(() => {
-        const f1 = block1.forward(x, [wt1!, bs1!]);
+        const f1 = block1.forward(x, [wt1!, bs1!], gradientOnly);
         const r = act.forward(f1.y, []);
         const mask = (r.cache as { mask: tf.Tensor }).mask;
-        const f2 = block2.forward(r.y, [wt2!, bs2!]);
+        const f2 = block2.forward(r.y, [wt2!, bs2!], gradientOnly);
+        if (gradientOnly) {
+          const cache: PairCache = {
+            batch,
+            first: f1.cache,
+            mask,
+            second: f2.cache,
+            basis: null,
+            response: null,
+            responseT: null,
+          };
+          return { y: f2.y, cache };
+        }
         // Basis tangents: channel ch of direction f is S1_ch[:, f], gated by the ReLU.
         const gated = f1.cache.selected.map((s, ch) =>
           tf.mul(
@@ -216,7 +237,7 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
       if (xDot) throw firstOnly('an input tangent');
       return tf.tidy(() => {
         const b = c.batch;
-        const viaFirst = tf.reshape(tf.matMul(flatFirst(vW1!, vb1!, k), c.response), [
+        const viaFirst = tf.reshape(tf.matMul(flatFirst(vW1!, vb1!, k), hessianParts(c).response), [
           k * b,
           pg2.h2,
           pg2.w2,
@@ -248,11 +269,10 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
         );
         // First layer: G^T dyDot, and H against the second layer's directions.
         const direct = tf.transpose(
-          tf.reshape(tf.matMul(tf.reshape(dyDot, [k, c.batch * q2 * c2]), c.responseT), [
-            k,
-            c1,
-            fa1,
-          ]),
+          tf.reshape(
+            tf.matMul(tf.reshape(dyDot, [k, c.batch * q2 * c2]), hessianParts(c).responseT),
+            [k, c1, fa1],
+          ),
           [0, 2, 1],
         );
         const v2 = rows(
@@ -314,9 +334,7 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
       ...block1.cacheTensors(c.first),
       c.mask,
       ...block2.cacheTensors(c.second),
-      c.basis,
-      c.response,
-      c.responseT,
+      ...[c.basis, c.response, c.responseT].filter((t): t is tf.Tensor => t !== null),
     ],
 
     hvpFlopsPerSample() {
