@@ -285,7 +285,7 @@ function makeMethod(name: MethodName, setting: Setting, flags: CompareFlags): Un
       ? { tolerance: 1e-4, maxIterations: 50 }
       : { tolerance: 1e-5, maxIterations: 300 };
   const damping =
-    setting === 'cnn' ? { initialRelative: 1e-3, growth: 10, maxAttempts: 3 } : undefined;
+    setting === 'cnn' ? { initialRelative: 1e-3, growth: 10, maxAttempts: 6 } : undefined;
   switch (name) {
     case 'hessian-free':
       // The CNN's eager precompute is of order an hour here: recollect lazily what is asked.
