@@ -56,7 +56,7 @@ export function chart(series: readonly Series[], options: ChartOptions): string 
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2 - m.right / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
   ];
-  for (const t of ticks(x0, x1)) {
+  for (const t of options.logX ? logTicks(x0, x1) : ticks(x0, x1)) {
     const v = options.logX ? 10 ** t : t;
     const x = sx(v);
     out.push(`<line x1="${x}" y1="${m.top}" x2="${x}" y2="${height - m.bottom}" stroke="#eee"/>`);
@@ -64,7 +64,7 @@ export function chart(series: readonly Series[], options: ChartOptions): string 
       `<text x="${x}" y="${height - m.bottom + 16}" text-anchor="middle">${label(v)}</text>`,
     );
   }
-  for (const t of ticks(y0, y1)) {
+  for (const t of options.logY ? logTicks(y0, y1) : ticks(y0, y1)) {
     const v = options.logY ? 10 ** t : t;
     const y = sy(v);
     out.push(`<line x1="${m.left}" y1="${y}" x2="${width - m.right}" y2="${y}" stroke="#eee"/>`);
@@ -124,6 +124,19 @@ function ticks(lo: number, hi: number, count = 6): number[] {
   const out: number[] = [];
   for (let t = Math.ceil(lo / nice) * nice; t <= hi + 1e-12; t += nice)
     out.push(Number(t.toPrecision(12)));
+  return out;
+}
+
+/** Ticks of a log10 axis (values in log10 units): 1, 2, 5 times powers of ten. */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  const mantissas = hi - lo > 3 ? [1] : [1, 2, 5];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of mantissas) {
+      const t = e + Math.log10(m);
+      if (t >= lo && t <= hi) out.push(t);
+    }
+  }
   return out;
 }
 
