@@ -188,7 +188,15 @@ class SecondOrderMethod implements UnlearningMethod {
       const points =
         this.kind === 'jackknife' && this.jackknifePoints
           ? this.jackknifePoints
-          : new ChunkedPoints(model, data, w0, ids, defaultChunk(model, 1, ids.length));
+          : // Small chunks: the points stay alive through CG, and building each one
+            // transiently needs several times what it keeps (the CNN keeps ~1.8 MB per sample).
+            new ChunkedPoints(
+              model,
+              data,
+              w0,
+              ids,
+              Math.min(64, defaultChunk(model, 1, ids.length)),
+            );
       if (this.kind === 'jackknife') this.jackknifePoints = points;
       try {
         const result = dampedCg(points, hessianScale, l2, g, this.options);
