@@ -15,6 +15,8 @@ export class ChunkedPoints {
     weights: Float32Array,
     readonly ids: Int32Array,
     chunk: number,
+    /** Points that only give gradients (layers skip their HMP precomputation). */
+    gradientOnly = false,
   ) {
     const tensors = new DataTensors(model, data);
     const w = tf.tensor1d(weights);
@@ -24,7 +26,7 @@ export class ChunkedPoints {
           ids.subarray(start, Math.min(ids.length, start + chunk)),
         );
         try {
-          this.points.push(model.at(w, { x, labels, denominator: 1 }));
+          this.points.push(model.at(w, { x, labels, denominator: 1 }, { gradientOnly }));
         } finally {
           tf.dispose([x, labels]);
         }
@@ -87,7 +89,14 @@ export function sumGradients(
   ids: ArrayLike<number>,
 ): Float64Array {
   const list = Int32Array.from(ids);
-  const points = new ChunkedPoints(model, data, weights, list, defaultChunk(model, 1, list.length));
+  const points = new ChunkedPoints(
+    model,
+    data,
+    weights,
+    list,
+    defaultChunk(model, 1, list.length),
+    true,
+  );
   try {
     return points.gradientSum();
   } finally {
