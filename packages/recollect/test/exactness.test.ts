@@ -1,26 +1,10 @@
 import { useBackend } from '@lethe/autodiff';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { recollect, type TrainConfig, train } from '../src/index.js';
-import { blobs, logistic, relErr } from './fixtures.js';
-import { approximator64, clippedSteps, type Data64, train64 } from './reference64.js';
+import { recollect, train } from '../src/index.js';
+import { relErr, smallLogisticProblem } from './fixtures.js';
+import { approximator64, clippedSteps, train64 } from './reference64.js';
 
-// A small logistic problem in which some steps clip and others do not, the last batch is
-// smaller than the others, and every sample appears in several epochs.
-const inputs = 5;
-const classes = 3;
-const data = blobs(23, inputs, classes, 11);
-const data64: Data64 = { inputs, classes, x: Float64Array.from(data.x), y: data.y, n: data.n };
-const config: TrainConfig = {
-  epochs: 3,
-  batchSize: 5,
-  lr: 0.4,
-  lrDecay: 0.98,
-  clip: 1.2,
-  l2: 0.05,
-  seed: 3,
-};
-const model = logistic(inputs, classes);
-const w0 = model.init(config.seed);
+const { data, data64, config, model, w0 } = smallLogisticProblem();
 
 describe('first-order exactness', () => {
   beforeAll(async () => {

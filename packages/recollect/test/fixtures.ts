@@ -1,6 +1,12 @@
 import { createModel, type Model, Rng } from '@lethe/autodiff';
 import { createMemoryStore } from '@lethe/store';
-import { storeIdentity, type TrainingData, type Trajectory } from '../src/index.js';
+import {
+  storeIdentity,
+  type TrainConfig,
+  type TrainingData,
+  type Trajectory,
+} from '../src/index.js';
+import type { Data64 } from './reference64.js';
 
 /** Separable-ish Gaussian blobs: class c centred at a seeded random mean. */
 export function blobs(
@@ -50,4 +56,26 @@ export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 
 export function add(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
   return Float32Array.from(a, (v, i) => v + b[i]!);
+}
+
+/**
+ * The small logistic problem of the exactness tests: some steps clip and others do not, the last
+ * batch is smaller than the others, and every sample appears in several epochs.
+ */
+export function smallLogisticProblem() {
+  const inputs = 5;
+  const classes = 3;
+  const data = blobs(23, inputs, classes, 11);
+  const data64: Data64 = { inputs, classes, x: Float64Array.from(data.x), y: data.y, n: data.n };
+  const config: TrainConfig = {
+    epochs: 3,
+    batchSize: 5,
+    lr: 0.4,
+    lrDecay: 0.98,
+    clip: 1.2,
+    l2: 0.05,
+    seed: 3,
+  };
+  const model = logistic(inputs, classes);
+  return { inputs, classes, data, data64, config, model, w0: model.init(config.seed) };
 }

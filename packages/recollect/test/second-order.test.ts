@@ -10,24 +10,10 @@ import {
   train,
   Unlearner,
 } from '../src/index.js';
-import { blobs, distance, logistic, relErr, storeFor } from './fixtures.js';
-import { type Data64, secondOrder64, train64 } from './reference64.js';
+import { distance, relErr, smallLogisticProblem, storeFor } from './fixtures.js';
+import { secondOrder64, train64 } from './reference64.js';
 
-const inputs = 5;
-const classes = 3;
-const data = blobs(23, inputs, classes, 11);
-const data64: Data64 = { inputs, classes, x: Float64Array.from(data.x), y: data.y, n: data.n };
-const config: TrainConfig = {
-  epochs: 3,
-  batchSize: 5,
-  lr: 0.4,
-  lrDecay: 0.98,
-  clip: 1.2,
-  l2: 0.05,
-  seed: 3,
-};
-const model = logistic(inputs, classes);
-const w0 = model.init(config.seed);
+const { inputs, classes, data, data64, config, model, w0 } = smallLogisticProblem();
 const removed = [2, 9, 15];
 
 describe('second-order recollection', () => {
