@@ -25,6 +25,7 @@ Experiments:
             counterfactual's objective): distance, accuracy, precompute, storage, time per request
             flags: --settings logistic,cnn (default logistic)  --deletions 10,50,100,200,300
                    --seeds 3  --seed 42  --methods a,b  --workers 2  --cnn-explicit
+                   --code-retrain (also retrain with |B  U|; default on for logistic only)
                    --finetune-epochs 2  --neggrad-steps 5  --n N  --epochs E  --quick  --out DIR
             --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds)
 
@@ -86,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
       seeds: { type: 'string' },
       methods: { type: 'string' },
       'cnn-explicit': { type: 'boolean', default: false },
+      'code-retrain': { type: 'boolean' },
       'finetune-epochs': { type: 'string' },
       'neggrad-steps': { type: 'string' },
     },
@@ -148,6 +150,7 @@ async function main(argv: string[]): Promise<void> {
         methods: values.methods?.split(','),
         workers: num(values.workers, 'workers'),
         cnnExplicit: values['cnn-explicit'] ?? false,
+        codeRetrain: values['code-retrain'],
         finetuneEpochs: num(values['finetune-epochs'], 'finetune-epochs'),
         neggradSteps: num(values['neggrad-steps'], 'neggrad-steps'),
         n: experiment.n,

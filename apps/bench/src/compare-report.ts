@@ -7,8 +7,8 @@ export interface RequestRun {
   readonly seconds: number;
   /** L2 distance to the retrained model (|B| normaliser, the paper's counterfactual). */
   readonly distance: number;
-  /** L2 distance to the retrain that divides by |B \ U| (the authors' code). */
-  readonly distanceCode: number;
+  /** L2 distance to the retrain that divides by |B \ U| (the authors' code); null if not run. */
+  readonly distanceCode: number | null;
   readonly accuracy: { readonly test: number; readonly forget: number; readonly remain: number };
   readonly detail: Readonly<Record<string, unknown>>;
 }
@@ -59,6 +59,7 @@ export interface SummaryEntry {
   readonly perDeletion: {
     readonly m: number;
     readonly distance: Stat;
+    /** Over the seeds where that retrain ran (none: values is empty, mean NaN). */
     readonly distanceCode: Stat;
     /** distance / distance of the original model (the shift retraining makes), per seed. */
     readonly ratio: Stat;
@@ -68,7 +69,7 @@ export interface SummaryEntry {
 }
 
 const stat = (values: number[]): Stat => ({
-  mean: mean(values),
+  mean: values.length > 0 ? mean(values) : Number.NaN,
   std: values.length > 1 ? std(values) : 0,
   values,
 });
@@ -108,7 +109,9 @@ export function aggregate(runs: readonly CompareRun[]): SummaryEntry[] {
         return {
           m,
           distance: stat(at.map(({ q }) => q.distance)),
-          distanceCode: stat(at.map(({ q }) => q.distanceCode)),
+          distanceCode: stat(
+            at.flatMap(({ q }) => (q.distanceCode === null ? [] : [q.distanceCode])),
+          ),
           ratio: stat(at.map(({ q, o }) => q.distance / o.distance)),
           seconds: stat(at.map(({ q }) => q.seconds)),
           accuracy: {
@@ -200,14 +203,16 @@ export function markdownReport(
       ),
       '',
     );
-    out.push("### L2 distance to the |B \\ U|-normalised retrain (authors' code)", '');
-    out.push(
-      markdownTable(
-        ['method', ...counts.map((m) => `m=${m}`)],
-        es.map((e) => [e.method, ...e.perDeletion.map((p) => pm(p.distanceCode))]),
-      ),
-      '',
-    );
+    if (es.some((e) => e.perDeletion.some((p) => p.distanceCode.values.length > 0))) {
+      out.push("### L2 distance to the |B \\ U|-normalised retrain (authors' code)", '');
+      out.push(
+        markdownTable(
+          ['method', ...counts.map((m) => `m=${m}`)],
+          es.map((e) => [e.method, ...e.perDeletion.map((p) => pm(p.distanceCode))]),
+        ),
+        '',
+      );
+    }
     out.push('### Accuracy (%): test / forgotten / remaining', '');
     out.push(
       markdownTable(

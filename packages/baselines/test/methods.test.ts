@@ -197,6 +197,26 @@ describe('baselines on a tiny logistic problem', () => {
     await noSnapshot.dispose();
   });
 
+  it('a precompute of chosen rows gives the same weights, and refuses other samples', async () => {
+    const chosen = [...forget, 50];
+    const part = hessianFree({ workers: 1, keepForReset: true, precomputeIds: chosen });
+    const prep = await part.prepare(ctx);
+    expect(prep.detail.precomputedRows).toBe(chosen.length);
+    expect(prep.detail.fullPrecomputeSecondsEstimate).toBeGreaterThan(0);
+    const a = await part.unlearn(forget);
+    const direct = Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
+    await direct.forgetBatch(forget);
+    expect(maxAbsDiff(a.weights, direct.weights)).toBeLessThan(1e-6);
+    await expect(part.unlearn([7])).rejects.toThrow(/sample 7 is not among the precomputed rows/);
+    await part.reset();
+    const b = await part.unlearn([...forget, 50]);
+    expect(b.record.removed).toBe(6);
+    await part.dispose();
+    expect(() => hessianFree({ source: 'lazy', precomputeIds: [1] })).toThrow(
+      /needs source 'store'/,
+    );
+  });
+
   it('bad requests fail clearly and change nothing', async () => {
     const methods: UnlearningMethod[] = [
       newtonStep({ solver: 'cg' }),
