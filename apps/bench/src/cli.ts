@@ -23,9 +23,10 @@ Experiments:
             (Newton step, infinitesimal jackknife, their CG variants, fine-tune, negative
             gradient, Hessian-free; newton-cg@batch: the exact Newton step of the |B|
             counterfactual's objective): distance, accuracy, precompute, storage, time per request
-            flags: --settings logistic,cnn (default logistic)  --deletions 10,50,100,200,300
+            flags: --settings logistic,cnn (default both; the CNN takes most of an hour per seed)
+                   --deletions 10,50,100,200,300
                    --seeds 3  --seed 42  --methods a,b  --workers 2  --cnn-explicit
-                   --code-retrain (also retrain with |B  U|; default on for logistic only)
+                   --code-retrain (also retrain with |B \\ U|; default on for logistic only)
                    --finetune-epochs 2  --neggrad-steps 5  --n N  --epochs E  --quick  --out DIR
             --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds)
 
@@ -142,7 +143,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'compare':
       await runCompare({
-        settings: values.settings?.split(',') ?? ['logistic'],
+        settings:
+          values.settings?.split(',') ?? (values.quick ? ['logistic'] : ['logistic', 'cnn']),
         dataset: values.dataset,
         deletions: values.deletions?.split(',').map((v) => num(v, 'deletions')!),
         seeds: num(values.seeds, 'seeds'),
