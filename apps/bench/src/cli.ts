@@ -21,8 +21,9 @@ Experiments:
             flags: as verify, plus --delta 1e-5  --epsilons 0.1,1,10  --draws 3  --rho-steps 10
   compare   every unlearning method side by side with retraining over a deletion sweep
             (Newton step, infinitesimal jackknife, their CG variants, fine-tune, negative
-            gradient, Hessian-free; newton-cg@batch: the exact Newton step of the |B|
-            counterfactual's objective): distance, accuracy, precompute, storage, time per request
+            gradient, Hessian-free; hessian-free-2: with the second-order refinement;
+            newton-cg@batch: the exact Newton step of the |B| counterfactual's objective):
+            distance, accuracy, precompute, storage, time per request
             flags: --settings logistic,cnn (default both; the CNN takes most of an hour per seed)
                    --deletions 10,50,100,200,300
                    --seeds 3  --seed 42  --methods a,b  --workers 2  --cnn-explicit

@@ -31,6 +31,13 @@ describe('bench compare --quick', () => {
       for (const p of byName.get('retrain')!.perDeletion) expect(p.distance.mean).toBe(0);
       // Unlearning with the approximators gets closer to retraining than doing nothing.
       for (const p of byName.get('hessian-free')!.perDeletion) expect(p.ratio.mean).toBeLessThan(1);
+      // ... and the second-order refinement closer still.
+      const first = byName.get('hessian-free')!.perDeletion;
+      byName
+        .get('hessian-free-2')!
+        .perDeletion.forEach((p, i) =>
+          expect(p.distance.mean).toBeLessThan(first[i]!.distance.mean),
+        );
       const md = readFileSync(join(out, 'result.md'), 'utf8');
       expect(md).toContain('L2 distance to the retrained model');
       expect(readFileSync(join(out, 'distance-logistic.svg'), 'utf8')).toContain('<svg');

@@ -34,6 +34,12 @@ export interface HessianFreeOptions {
    * in advance; the record reports the measured time and its extrapolation to all n.
    */
   readonly precomputeIds?: ArrayLike<number>;
+  /**
+   * 2: after each request's vector sum, refine the weights by the second-order recollection of
+   * all samples forgotten so far (`Unlearner.refineSecondOrder`, one pass over the trajectory
+   * per request; not in the paper, see METHOD.md). Default 1.
+   */
+  readonly order?: 1 | 2;
   readonly onProgress?: (progress: RecollectProgress) => void;
 }
 
@@ -49,7 +55,10 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
     throw new Error(
       "hessianFree: precomputeIds needs source 'store' (lazy mode precomputes nothing).",
     );
-  const name = source === 'lazy' ? 'hessian-free-lazy' : 'hessian-free';
+  const order = options.order ?? 1;
+  if (order !== 1 && order !== 2)
+    throw new Error(`hessianFree: order ${String(order)} is not supported: use 1 or 2.`);
+  const name = `hessian-free${order === 2 ? '-2' : ''}${source === 'lazy' ? '-lazy' : ''}`;
   let ctx: UnlearningContext | undefined;
   let w0: Float32Array | undefined;
   let ledger: RequestLedger | undefined;
@@ -127,6 +136,12 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
       }
       const started = performance.now();
       const r = await unlearner.forgetBatch(list);
+      let secondOrderSeconds: number | undefined;
+      if (order === 2) {
+        const t = performance.now();
+        await unlearner.refineSecondOrder(ctx.data);
+        secondOrderSeconds = seconds(t);
+      }
       const weights = unlearner.weights;
       const request = ledger.commit(list);
       return {
@@ -137,7 +152,7 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
           ids: list,
           removed: ledger.removedCount,
           seconds: seconds(started),
-          detail: { source, updateMilliseconds: r.milliseconds },
+          detail: { source, order, updateMilliseconds: r.milliseconds, secondOrderSeconds },
         },
       };
     },

@@ -197,6 +197,25 @@ describe('baselines on a tiny logistic problem', () => {
     await noSnapshot.dispose();
   });
 
+  it('order 2 applies the second-order refinement and lands nearer the retrained model', async () => {
+    const first = hessianFree({ workers: 1 });
+    const second = hessianFree({ workers: 1, order: 2 });
+    expect(second.name).toBe('hessian-free-2');
+    await first.prepare(ctx);
+    await second.prepare(ctx);
+    const a = await first.unlearn(forget);
+    const b = await second.unlearn(forget);
+    expect(b.record.detail.order).toBe(2);
+    const direct = Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
+    await direct.forgetBatch(forget);
+    await direct.refineSecondOrder();
+    expect(maxAbsDiff(b.weights, direct.weights)).toBeLessThan(1e-6);
+    expect(distance(b.weights, retrained)).toBeLessThan(0.5 * distance(a.weights, retrained));
+    await first.dispose();
+    await second.dispose();
+    expect(() => hessianFree({ order: 3 as 2 })).toThrow(/order 3 is not supported/);
+  });
+
   it('a precompute of chosen rows gives the same weights, and refuses other samples', async () => {
     const chosen = [...forget, 50];
     const part = hessianFree({ workers: 1, keepForReset: true, precomputeIds: chosen });
