@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { DEFAULT_EPSILONS, runCertify } from './certify.js';
-import { runCompare } from './compare.js';
+import { mergeCompare, runCompare } from './compare.js';
 import { runKernels } from './kernels/run.js';
 import { runVerify } from './verify.js';
 
@@ -29,6 +29,7 @@ Experiments:
                    --seeds 3  --seed 42  --methods a,b  --workers 2  --cnn-explicit
                    --code-retrain (also retrain with |B \\ U|; default on for logistic only)
                    --finetune-epochs 2  --neggrad-steps 5  --n N  --epochs E  --quick  --out DIR
+            --merge DIR1,DIR2,... --out DIR: one report over runs made apart (a seed per process)
             --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds)
 
 Common: --backend node|wasm|cpu (or LETHE_BACKEND)
@@ -90,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
       methods: { type: 'string' },
       'cnn-explicit': { type: 'boolean', default: false },
       'code-retrain': { type: 'boolean' },
+      merge: { type: 'string' },
       'finetune-epochs': { type: 'string' },
       'neggrad-steps': { type: 'string' },
     },
@@ -143,6 +145,10 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'compare':
+      if (values.merge !== undefined) {
+        mergeCompare(values.merge.split(','), values.out);
+        return;
+      }
       await runCompare({
         settings:
           values.settings?.split(',') ?? (values.quick ? ['logistic'] : ['logistic', 'cnn']),

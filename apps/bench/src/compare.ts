@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   fineTune,
   hessianFree,
@@ -287,34 +289,128 @@ export async function runCompare(flags: CompareFlags) {
   return writeResults(true);
 
   function writeResults(complete: boolean) {
-    const summary = aggregate(runs);
-    const result = {
-      experiment: 'compare',
-      complete,
-      backend: backend?.name,
-      backendDetail: backend,
-      versions: versions(),
-      flags: { ...flags, deletions, seeds },
-      protocol:
-        'Per seed: a training subset, run and forget permutation of their own; each method prepared once, each deletion count an independent batch request from the prepared state; distances to the |B|-normalised retrain (paper) and to the |B \\ U| one (authors code).',
-      totalSeconds: (performance.now() - started) / 1000,
-      entries: summary,
-      notRun,
-      runs,
-    };
-    const markdown = markdownReport(summary, notRun, result.flags, result.backend ?? 'unknown');
-    if (complete) process.stdout.write(`\n${markdown}\n`);
-    if (flags.out) {
-      writeAtomic(flags.out, 'result.json', `${JSON.stringify(result, null, 2)}\n`);
-      writeAtomic(flags.out, 'result.md', markdown);
-      const charts = chartsFor(summary);
-      for (const [file, svg] of charts) writeAtomic(flags.out, file, svg);
-      process.stderr.write(
-        `compare: wrote ${flags.out}/result.json, result.md, ${charts.map(([f]) => f).join(', ')}${complete ? '' : ` (${runs.length} run(s) so far)`}\n`,
+    return writeCompare(
+      {
+        complete,
+        backend,
+        flags: { ...flags, deletions, seeds },
+        totalSeconds: (performance.now() - started) / 1000,
+        notRun,
+        runs,
+      },
+      flags.out,
+    );
+  }
+}
+
+const PROTOCOL =
+  'Per seed: a training subset, run and forget permutation of their own; each method prepared once, each deletion count an independent batch request from the prepared state; distances to the |B|-normalised retrain (paper) and to the |B \\ U| one (authors code).';
+
+interface CompareParts {
+  readonly complete: boolean;
+  readonly backend: ReturnType<typeof backendRecord> | undefined;
+  readonly flags: Readonly<Record<string, unknown>>;
+  readonly totalSeconds: number;
+  readonly notRun: readonly NotRun[];
+  readonly runs: readonly CompareRun[];
+  readonly mergedFrom?: readonly string[];
+}
+
+function writeCompare(parts: CompareParts, out: string | undefined) {
+  const summary = aggregate(parts.runs);
+  const result = {
+    experiment: 'compare',
+    complete: parts.complete,
+    backend: parts.backend?.name,
+    backendDetail: parts.backend,
+    versions: versions(),
+    flags: parts.flags,
+    protocol: PROTOCOL,
+    totalSeconds: parts.totalSeconds,
+    ...(parts.mergedFrom ? { mergedFrom: parts.mergedFrom } : {}),
+    entries: summary,
+    notRun: parts.notRun,
+    runs: parts.runs,
+  };
+  const markdown = markdownReport(summary, parts.notRun, parts.flags, result.backend ?? 'unknown');
+  if (parts.complete) process.stdout.write(`\n${markdown}\n`);
+  if (out) {
+    writeAtomic(out, 'result.json', `${JSON.stringify(result, null, 2)}\n`);
+    writeAtomic(out, 'result.md', markdown);
+    const charts = chartsFor(summary);
+    for (const [file, svg] of charts) writeAtomic(out, file, svg);
+    process.stderr.write(
+      `compare: wrote ${out}/result.json, result.md, ${charts.map(([f]) => f).join(', ')}${parts.complete ? '' : ` (${parts.runs.length} run(s) so far)`}\n`,
+    );
+  }
+  return result;
+}
+
+/**
+ * `pnpm bench compare --merge DIR1,DIR2,... --out DIR`: one report over runs made separately
+ * (one seed per process or machine). Runs of the same setting and seed must not repeat, and the
+ * inputs must share backend and deletion counts.
+ */
+export function mergeCompare(dirs: readonly string[], out: string | undefined) {
+  if (dirs.length < 2) throw new Error('--merge: name at least two result directories.');
+  const inputs = dirs.map((dir) => {
+    const file = join(dir, 'result.json');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(
+        `--merge: cannot read ${file} (${err instanceof Error ? err.message : String(err)}): pass directories written by bench compare --out.`,
       );
     }
-    return result;
+    const r = parsed as {
+      experiment?: string;
+      backendDetail?: ReturnType<typeof backendRecord>;
+      flags?: Record<string, unknown>;
+      totalSeconds?: number;
+      notRun?: NotRun[];
+      runs?: CompareRun[];
+    };
+    if (r.experiment !== 'compare' || !Array.isArray(r.runs))
+      throw new Error(`--merge: ${file} is not a bench compare result.`);
+    return { dir, r };
+  });
+  const backends = new Set(inputs.map(({ r }) => r.backendDetail?.name));
+  if (backends.size > 1)
+    throw new Error(
+      `--merge: the results come from different backends (${[...backends].join(', ')}): merge runs of one backend.`,
+    );
+  const seen = new Set<string>();
+  const runs: CompareRun[] = [];
+  for (const { dir, r } of inputs) {
+    for (const run of r.runs!) {
+      const key = `${run.setting} seed ${run.seed}`;
+      if (seen.has(key)) throw new Error(`--merge: ${key} appears twice (again in ${dir}).`);
+      seen.add(key);
+      const counts = (x: CompareRun) => (x.methods[0]?.requests ?? []).map((q) => q.m).join(',');
+      const other = runs.find((x) => x.setting === run.setting);
+      if (other && counts(other) !== counts(run))
+        throw new Error(
+          `--merge: ${run.setting} runs differ in deletion counts (${counts(other)} vs ${counts(run)} in ${dir}): merge runs of one sweep.`,
+        );
+      runs.push(run);
+    }
   }
+  const notRun = new Map<string, NotRun>();
+  for (const { r } of inputs)
+    for (const x of r.notRun ?? []) notRun.set(`${x.setting}|${x.method}|${x.reason}`, x);
+  return writeCompare(
+    {
+      complete: true,
+      backend: inputs[0]!.r.backendDetail,
+      flags: { ...inputs[0]!.r.flags, seeds: new Set(runs.map((x) => x.seed)).size, merged: dirs },
+      totalSeconds: inputs.reduce((a, { r }) => a + (r.totalSeconds ?? 0), 0),
+      notRun: [...notRun.values()],
+      runs,
+      mergedFrom: dirs,
+    },
+    out,
+  );
 }
 
 function makeMethod(

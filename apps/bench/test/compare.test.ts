@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALL_METHODS, QUICK, runCompare } from '../src/compare.js';
+import { ALL_METHODS, mergeCompare, QUICK, runCompare } from '../src/compare.js';
 
 describe('bench compare --quick', () => {
   it('runs every method against retraining and writes result.json, result.md and plots', async () => {
@@ -43,6 +43,47 @@ describe('bench compare --quick', () => {
       expect(readFileSync(join(out, 'distance-logistic.svg'), 'utf8')).toContain('<svg');
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('merges runs made one seed per process into one report, and refuses repeats', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lethe-merge-'));
+    const run = (seed: number, dir: string, deletions = [5, 10]) =>
+      runCompare({
+        settings: ['logistic'],
+        seed,
+        seeds: 1,
+        deletions,
+        methods: ['hessian-free', 'fine-tune'],
+        quick: true,
+        workers: 1,
+        backend: process.env.LETHE_BACKEND ?? 'wasm',
+        out: join(root, dir),
+      });
+    try {
+      const a = await run(7, 'a');
+      const b = await run(8, 'b');
+      const merged = mergeCompare([join(root, 'a'), join(root, 'b')], join(root, 'm'));
+      const hf = merged.entries.find((e) => e.method === 'hessian-free')!;
+      expect(hf.seeds).toEqual([7, 8]);
+      const single = (r: typeof a) => r.entries.find((e) => e.method === 'hessian-free')!;
+      expect(hf.perDeletion[1]!.distance.values).toEqual([
+        single(a).perDeletion[1]!.distance.mean,
+        single(b).perDeletion[1]!.distance.mean,
+      ]);
+      expect(readFileSync(join(root, 'm', 'result.md'), 'utf8')).toContain('seeds 7, 8');
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'a')], undefined)).toThrow(
+        /logistic seed 7 appears twice/,
+      );
+      await run(9, 'c', [5]);
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'c')], undefined)).toThrow(
+        /differ in deletion counts/,
+      );
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'nope')], undefined)).toThrow(
+        /cannot read .*nope.*result\.json/,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
