@@ -1,0 +1,3 @@
+export type { OpenSqliteStoreOptions } from './open-sqlite-store.js';
+export { openSqliteStore } from './open-sqlite-store.js';
+export { SQLITE_FORMAT_VERSION } from './schema.js';
