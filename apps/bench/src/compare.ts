@@ -151,9 +151,8 @@ export async function runCompare(flags: CompareFlags) {
       return true;
     });
     if (setting === 'cnn') {
-      // Linearising the CNN at all n samples holds ~1.8 GB of the wasm backend's 4 GB heap; a
-      // second such method in the same process has aborted the backend: run the light methods
-      // first and the CG methods last (or one per process with --methods).
+      // The CG methods linearise the CNN at all n samples (~1.8 GB, held by their worker
+      // threads); run them last, after the light methods.
       chosen.sort((a, b) => Number(a.includes('-cg')) - Number(b.includes('-cg')));
     }
     for (let s = 0; s < seeds; s++) {
@@ -427,6 +426,8 @@ function makeMethod(
       : { tolerance: 1e-5, maxIterations: 300 };
   const damping =
     setting === 'cnn' ? { initialRelative: 1e-3, growth: 10, maxAttempts: 6 } : undefined;
+  // The CNN's points (~1.8 MB per sample) do not fit one wasm heap: split them over workers.
+  const workers = setting === 'cnn' ? (flags.workers ?? 2) : 1;
   switch (name) {
     case 'hessian-free':
       // The CNN's full precompute takes ~17 min here per seed: precompute the rows the sweep
@@ -449,13 +450,13 @@ function makeMethod(
     case 'jackknife':
       return infinitesimalJackknife({ damping });
     case 'newton-cg':
-      return newtonStep({ solver: 'cg', cg, damping });
+      return newtonStep({ solver: 'cg', cg, damping, workers });
     case 'newton-cg@batch':
       // Not a method of the paper: the exact Newton step of the objective the paper's own
       // counterfactual minimises, to show what the stated update's mixed normalisation costs.
-      return newtonStep({ solver: 'cg', counterfactual: 'batch', cg, damping });
+      return newtonStep({ solver: 'cg', counterfactual: 'batch', cg, damping, workers });
     case 'jackknife-cg':
-      return infinitesimalJackknife({ solver: 'cg', cg, damping });
+      return infinitesimalJackknife({ solver: 'cg', cg, damping, workers });
     case 'fine-tune':
       return fineTune({ epochs: flags.finetuneEpochs ?? 2 });
     case 'negative-gradient':

@@ -28,6 +28,29 @@ export function conjugateGradient(
   b: Float64Array,
   options: CgOptions = {},
 ): CgResult {
+  const steps = cgSteps(b, options);
+  let next = steps.next();
+  while (!next.done) next = steps.next(apply(next.value));
+  return next.value;
+}
+
+/** The same, with a product that answers asynchronously (e.g. from worker threads). */
+export async function conjugateGradientAsync(
+  apply: (v: Float64Array) => Promise<Float64Array>,
+  b: Float64Array,
+  options: CgOptions = {},
+): Promise<CgResult> {
+  const steps = cgSteps(b, options);
+  let next = steps.next();
+  while (!next.done) next = steps.next(await apply(next.value));
+  return next.value;
+}
+
+/** The iteration itself: yields each direction p and is resumed with A p. */
+function* cgSteps(
+  b: Float64Array,
+  options: CgOptions,
+): Generator<Float64Array, CgResult, Float64Array> {
   const tolerance = options.tolerance ?? 1e-6;
   const maxIterations = options.maxIterations ?? 500;
   if (!(tolerance > 0)) throw new Error(`CG tolerance = ${tolerance} must be > 0.`);
@@ -42,7 +65,7 @@ export function conjugateGradient(
   const p = Float64Array.from(b);
   let rr = dot(r, r);
   for (let it = 1; it <= maxIterations; it++) {
-    const ap = apply(p);
+    const ap: Float64Array = yield p;
     const pap = dot(p, ap);
     if (!(pap > 0)) {
       return {

@@ -1,4 +1,4 @@
-export { type CgOptions, type CgResult, conjugateGradient } from './cg.js';
+export { type CgOptions, type CgResult, conjugateGradient, conjugateGradientAsync } from './cg.js';
 export {
   type CholeskyFactor,
   type CholeskyOptions,

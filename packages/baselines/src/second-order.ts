@@ -1,13 +1,12 @@
-import { tf } from '@lethe/autodiff';
 import type { CgOptions, CgResult } from './cg.js';
-import { conjugateGradient } from './cg.js';
+import { conjugateGradientAsync } from './cg.js';
 import {
   type CholeskyFactor,
   choleskySolve,
   type DampingOptions,
   factorWithDamping,
 } from './cholesky.js';
-import { ChunkedPoints, defaultChunk, sumGradients } from './data-ops.js';
+import { defaultChunk, sumGradients } from './data-ops.js';
 import { type HessianOptions, hessianSum } from './hessian.js';
 import {
   notPrepared,
@@ -19,6 +18,7 @@ import {
   type UnlearningMethod,
   type UnlearnResult,
 } from './method.js';
+import { openPointPool, type PointPool } from './point-pool.js';
 
 /** How the linear system H x = g is solved. */
 export type SecondOrderSolver = 'cholesky' | 'cg';
@@ -27,6 +27,12 @@ export interface SecondOrderOptions {
   /** 'cholesky': explicit Hessian, dense factorisation; 'cg': Hessian-vector products only. */
   readonly solver?: SecondOrderSolver;
   readonly cg?: CgOptions;
+  /**
+   * CG solver: worker threads over which the samples' linearisation points are split (default
+   * 1, in this thread). Each worker has its own tfjs backend: the products run in parallel and
+   * a model whose points exceed one wasm heap (the paper's CNN at n = 1,000) still fits.
+   */
+  readonly workers?: number;
   /** Damping policy when the Hessian is not positive definite (Cholesky and CG alike). */
   readonly damping?: DampingOptions;
   /** How the explicit Hessian is built (Cholesky solver). */
@@ -68,7 +74,7 @@ class SecondOrderMethod implements UnlearningMethod {
   private hessianAll?: Float32Array;
   private factor?: CholeskyFactor;
   private factorMu = 0;
-  private jackknifePoints?: ChunkedPoints;
+  private jackknifePool?: PointPool;
   private readonly solver: SecondOrderSolver;
 
   constructor(
@@ -83,6 +89,9 @@ class SecondOrderMethod implements UnlearningMethod {
     if (cf !== undefined && cf !== 'batch' && cf !== 'remaining') {
       throw new Error(`Unknown counterfactual "${cf}": use 'batch' or 'remaining'.`);
     }
+    const w = options.workers;
+    if (w !== undefined && !(Number.isInteger(w) && w >= 1))
+      throw new Error(`workers = ${w} must be an integer >= 1.`);
     if (cf !== undefined && kind === 'jackknife') {
       throw new Error(
         'counterfactual applies to the Newton step only: the jackknife uses H_all by definition.',
@@ -185,21 +194,20 @@ class SecondOrderMethod implements UnlearningMethod {
         this.kind === 'newton'
           ? complement(n, removed)
           : Int32Array.from({ length: n }, (_, i) => i);
-      const points =
-        this.kind === 'jackknife' && this.jackknifePoints
-          ? this.jackknifePoints
-          : // Small chunks: the points stay alive through CG, and building each one
-            // transiently needs several times what it keeps (the CNN keeps ~1.8 MB per sample).
-            new ChunkedPoints(
-              model,
-              data,
-              w0,
-              ids,
-              Math.min(64, defaultChunk(model, 1, ids.length)),
-            );
-      if (this.kind === 'jackknife') this.jackknifePoints = points;
+      let pool = this.kind === 'jackknife' ? this.jackknifePool : undefined;
+      if (!pool) {
+        const t = performance.now();
+        // Small chunks: building each point transiently needs several times what it keeps
+        // (the CNN keeps ~1.8 MB per sample).
+        pool = await openPointPool(model, data, w0, ids, {
+          workers: this.options.workers,
+          chunk: Math.min(64, defaultChunk(model, 1, ids.length)),
+        });
+        detail.linearisationSeconds = seconds(t);
+      }
+      if (this.kind === 'jackknife') this.jackknifePool = pool;
       try {
-        const result = dampedCg(points, hessianScale, l2, g, this.options);
+        const result = await dampedCg(pool, hessianScale, l2, g, this.options);
         delta = result.x;
         Object.assign(detail, {
           iterations: result.totalIterations,
@@ -207,9 +215,10 @@ class SecondOrderMethod implements UnlearningMethod {
           converged: result.converged,
           mu: result.mu,
           attempts: result.attempts,
+          workers: pool.workers,
         });
       } finally {
-        if (this.kind === 'newton') points.dispose();
+        if (this.kind === 'newton') await pool.close();
       }
     }
     const weights = Float32Array.from(w0, (v, j) => v + delta[j]!);
@@ -233,8 +242,8 @@ class SecondOrderMethod implements UnlearningMethod {
   }
 
   async dispose(): Promise<void> {
-    this.jackknifePoints?.dispose();
-    this.jackknifePoints = undefined;
+    await this.jackknifePool?.close();
+    this.jackknifePool = undefined;
     this.hessianAll = undefined;
     this.factor = undefined;
     this.ctx = undefined;
@@ -258,31 +267,23 @@ interface DampedCgResult extends CgResult {
  * CG on (scale * sum_i H_i + (lambda + mu) I) x = b; when CG meets negative curvature it is
  * restarted with damping mu, first initialRelative * (b^T H b / b^T b), then growing.
  */
-function dampedCg(
-  points: ChunkedPoints,
+async function dampedCg(
+  pool: PointPool,
   scale: number,
   l2: number,
   b: Float64Array,
   options: SecondOrderOptions,
-): DampedCgResult {
+): Promise<DampedCgResult> {
   const d = b.length;
-  const hv = (v: Float64Array): Float64Array => {
-    const t = tf.tensor2d(Float32Array.from(v), [1, d]);
-    const out = points.hmp(t);
-    t.dispose();
-    const values = out.dataSync();
-    out.dispose();
-    return Float64Array.from(values);
-  };
   const growth = options.damping?.growth ?? 10;
   const maxAttempts = options.damping?.maxAttempts ?? 12;
   let mu = 0;
   let total = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const shift = l2 + mu;
-    const result = conjugateGradient(
-      (v) => {
-        const h = hv(v);
+    const result = await conjugateGradientAsync(
+      async (v) => {
+        const h = await pool.hmp(v);
         for (let j = 0; j < d; j++) h[j] = scale * h[j]! + shift * v[j]!;
         return h;
       },
@@ -293,7 +294,7 @@ function dampedCg(
     if (!result.negativeCurvature)
       return { ...result, mu, attempts: attempt, totalIterations: total };
     if (mu === 0) {
-      const hb = hv(b);
+      const hb = await pool.hmp(b);
       let bhb = 0;
       let bb = 0;
       for (let j = 0; j < d; j++) {

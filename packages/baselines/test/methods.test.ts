@@ -146,6 +146,29 @@ describe('baselines on a tiny logistic problem', () => {
     }
   });
 
+  it('CG over worker threads gives the single-thread solution', async () => {
+    for (const make of [newtonStep, infinitesimalJackknife]) {
+      const one = make({ solver: 'cg', cg: { tolerance: 1e-7 } });
+      const two = make({ solver: 'cg', cg: { tolerance: 1e-7 }, workers: 2 });
+      await one.prepare(ctx);
+      await two.prepare(ctx);
+      const a = await one.unlearn(forget);
+      const b = await two.unlearn(forget);
+      expect(b.record.detail.workers).toBe(2);
+      expect(a.record.detail.workers).toBe(1);
+      // The shares' products are summed in another order: float32 rounding only.
+      expect(distance(a.weights, b.weights) / distance(a.weights, w)).toBeLessThan(1e-4);
+      // The jackknife keeps its workers between requests; a second request reuses them.
+      const c = await two.unlearn([7]);
+      expect(c.record.detail.linearisationSeconds === undefined).toBe(
+        make === infinitesimalJackknife,
+      );
+      await one.dispose();
+      await two.dispose();
+    }
+    expect(() => newtonStep({ solver: 'cg', workers: 0 })).toThrow(/workers = 0 must be/);
+  });
+
   it('requests accumulate: two Newton requests equal one for their union', async () => {
     const newton = newtonStep();
     await newton.prepare(ctx);

@@ -1,0 +1,26 @@
+import type { BackendName } from '@lethe/autodiff';
+import type { TrainingData } from '@lethe/recollect';
+
+/** What a linearisation worker receives: its share of the samples and the weights. */
+export interface PointsTask {
+  readonly backend: BackendName;
+  readonly model: {
+    readonly name: string;
+    readonly options: Readonly<Record<string, unknown>>;
+    readonly digest: string;
+  };
+  readonly data: TrainingData;
+  readonly weights: Float32Array;
+  readonly ids: Int32Array;
+  readonly chunk: number;
+}
+
+/** Requests to a worker: a product with one block of vectors, or the end. */
+export type PointsRequest =
+  | { readonly kind: 'hmp'; readonly id: number; readonly rows: number; readonly v: Float32Array }
+  | { readonly kind: 'close' };
+
+export type PointsReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'hmp'; readonly id: number; readonly out: Float32Array }
+  | { readonly kind: 'error'; readonly message: string };
