@@ -100,22 +100,27 @@ export async function openSqliteStoreWithHook(
     throw translateSqliteError(file, 'opening the database', error);
   }
   try {
-    configure(db, file, (size ?? 0) === 0 ? pageSize : undefined);
-    let tables = listTables(db);
-    if (tables.length === 0) {
-      if (!create) {
-        throw new StoreError(
-          'not-found',
-          `No approximator store at ${file} (an empty SQLite database); pass { create: true } to create one there, or check the path.`,
-        );
-      }
-      initialize(db, identity);
-      tables = listTables(db);
-    } else if (!tables.includes(MANIFEST_TABLE)) {
+    // Look before changing anything: a foreign database is left as it was (not even switched
+    // to write-ahead logging).
+    db.pragma('locking_mode = EXCLUSIVE');
+    const tables = listTables(db);
+    const fresh = tables.length === 0;
+    if (fresh && !create) {
+      throw new StoreError(
+        'not-found',
+        `No approximator store at ${file} (an empty SQLite database); pass { create: true } to create one there, or check the path.`,
+      );
+    }
+    if (!fresh && !tables.includes(MANIFEST_TABLE)) {
       throw new StoreError(
         create ? 'invalid-argument' : 'not-found',
         `${file} is a SQLite database but holds no approximator store (no ${MANIFEST_TABLE} table; its tables: ${JSON.stringify(tables.slice(0, 5))}${tables.length > 5 ? ' and more' : ''}); ${create ? 'create the store in a new file' : 'check the path'}.`,
       );
+    }
+    configure(db, file, (size ?? 0) === 0 ? pageSize : undefined);
+    if (fresh) {
+      initialize(db, identity);
+      tables.push(...listTables(db));
     }
     const missing = TABLES.filter((t) => !tables.includes(t));
     if (missing.length > 0) {
@@ -135,11 +140,10 @@ export async function openSqliteStoreWithHook(
 }
 
 /**
- * Exclusive locking (one connection; the lock dies with its process, and the log index lives in
- * the connection's memory), write-ahead log, full fsync at each commit, secure delete.
+ * With exclusive locking (one connection; the lock dies with its process, and the log index lives
+ * in the connection's memory, so there is no -shm file): write-ahead log, full fsync at each commit, secure delete.
  */
 function configure(db: Database.Database, file: string, newPageSize: number | undefined): void {
-  db.pragma('locking_mode = EXCLUSIVE');
   if (newPageSize !== undefined) db.pragma(`page_size = ${newPageSize}`);
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') {
