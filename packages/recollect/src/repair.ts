@@ -1,10 +1,10 @@
 import { deriveSeed, type Model, Rng } from '@lethe/autodiff';
-import type { ApproximatorStore } from '@lethe/store';
+import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
 import type { TrainingData } from './data.js';
 import { recollect } from './recollect.js';
 import type { ScheduledStep } from './schedule.js';
 import { train } from './train.js';
-import type { Trajectory } from './trajectory.js';
+import { storeIdentity, type Trajectory } from './trajectory.js';
 
 export interface RepairOptions {
   readonly model: Model;
@@ -19,6 +19,14 @@ export interface RepairOptions {
   /** Distinguishes successive repairs (seeds their permutations). */
   readonly round?: number;
   readonly workers?: number;
+  /**
+   * Where the extended rows go. Given: called with the continuation run's store identity, it
+   * returns an empty store for that run (a new file, table or database); `store` is left as it
+   * was, so a crash mid-repair leaves the previous state readable, and an Unlearner for the
+   * continuation opens the result. Omitted: the rows are written back into `store`, whose
+   * manifest still names the original run (only that run's Unlearner will open it).
+   */
+  readonly target?: (identity: StoreIdentity) => Promise<ApproximatorStore> | ApproximatorStore;
   readonly onProgress?: (info: { phase: 'train' | 'recollect'; fraction: number }) => void;
 }
 
@@ -27,6 +35,8 @@ export interface RepairResult {
   /** The continuation run (its steps cover only the remaining samples). */
   readonly trajectory: Trajectory;
   readonly remaining: Int32Array;
+  /** The store holding the extended rows (`target`'s, or `store`). */
+  readonly store: ApproximatorStore;
 }
 
 /**
@@ -79,6 +89,23 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     workers: options.workers ?? 1,
     onProgress: (p) => options.onProgress?.({ phase: 'recollect', fraction: p.fraction }),
   });
-  await store.writeRows(remaining, extended.vectors);
-  return { weights: continued.weights, trajectory: continued.trajectory, remaining };
+  const out = options.target ? await openTarget(options, continued.trajectory) : store;
+  await out.writeRows(remaining, extended.vectors);
+  return { weights: continued.weights, trajectory: continued.trajectory, remaining, store: out };
+}
+
+async function openTarget(options: RepairOptions, continuation: Trajectory) {
+  const identity = storeIdentity(options.model, continuation, options.store.manifest.dtype);
+  const target = await options.target!(identity);
+  const m = target.manifest;
+  const fields = ['modelDigest', 'layoutDigest', 'd', 'dtype', 'trajectoryDigest'] as const;
+  const wrong = fields.find((f) => m[f] !== identity[f]);
+  if (wrong) {
+    throw new Error(
+      `repair: the target store's ${wrong} is ${String(m[wrong])}, expected ${String(identity[wrong])}: create it with the identity passed to target.`,
+    );
+  }
+  if ((await target.liveIds()).length > 0)
+    throw new Error('repair: the target store already holds rows: pass a new, empty store.');
+  return target;
 }

@@ -1,4 +1,5 @@
 import { createModel, useBackend } from '@lethe/autodiff';
+import { createMemoryStore } from '@lethe/store';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   recollect,
@@ -173,6 +174,77 @@ describe('engine', () => {
     );
   });
 
+  it('repair into a target store: the continuation opens it, the original store is untouched', async () => {
+    const { trajectory } = train(model, data, config);
+    const store = storeFor(model, trajectory);
+    await recollect({ model, data, trajectory, store, workers: 1 });
+    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    await u.forgetBatch([10, 20, 30]);
+    const before = await store.readRows(await store.liveIds());
+    const inPlace = storeFor(model, trajectory);
+    await inPlace.writeRows(await store.liveIds(), before);
+    const repaired = await repair({
+      model,
+      data,
+      trajectory,
+      weights: u.weights,
+      store,
+      epochs: 1,
+      target: (identity) => createMemoryStore(identity),
+    });
+    expect(repaired.store).not.toBe(store);
+    expect(repaired.store.manifest.trajectoryDigest).toBe(repaired.trajectory.digest);
+    expect(await store.readRows(await store.liveIds())).toEqual(before);
+    // The same rows as a repair in place.
+    const direct = await repair({
+      model,
+      data,
+      trajectory,
+      weights: u.weights,
+      store: inPlace,
+      epochs: 1,
+    });
+    const ids = await repaired.store.liveIds();
+    expect(await repaired.store.readRows(ids)).toEqual(await inPlace.readRows(ids));
+    const next = Unlearner.open(
+      model,
+      repaired.trajectory,
+      { kind: 'store', store: repaired.store },
+      repaired.weights,
+    );
+    await next.forget(44);
+    expect(() =>
+      Unlearner.open(model, direct.trajectory, { kind: 'store', store: inPlace }),
+    ).toThrow();
+    // A target that is not empty, or not for the continuation, is refused.
+    await expect(
+      repair({
+        model,
+        data,
+        trajectory,
+        weights: u.weights,
+        store,
+        epochs: 1,
+        target: () => inPlace,
+      }),
+    ).rejects.toThrow(/target store's trajectoryDigest/);
+    await expect(
+      repair({
+        model,
+        data,
+        trajectory,
+        weights: u.weights,
+        store,
+        epochs: 1,
+        target: async (identity) => {
+          const full = createMemoryStore(identity);
+          await full.writeRows([1], new Float32Array(model.d));
+          return full;
+        },
+      }),
+    ).rejects.toThrow(/already holds rows/);
+  });
+
   it('repair keeps later requests first-order exact', async () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
@@ -205,6 +277,7 @@ describe('engine', () => {
     expect(relErr(a!, fd)).toBeLessThan(5e-3);
     // without the extension the stored vector would be far off
     expect(repaired.remaining).not.toContain(10);
+    expect(repaired.store).toBe(store);
     expect(
       repaired.trajectory.steps.every(
         (s) => !Array.from(s.batch).some((id) => [10, 20, 30].includes(id)),
