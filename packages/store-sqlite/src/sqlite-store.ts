@@ -35,6 +35,16 @@ export type CommitHook = (step: CommitStep) => void;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Rows per multi-row INSERT (3 parameters each; SQLite allows 32766). */
+const UPSERT_BATCH = 64;
+
+function prepareUpsert(db: BetterSqlite3.Database, rows: number) {
+  return db.prepare<(number | Uint8Array)[]>(
+    `INSERT INTO ${ROWS_TABLE} (id, crc32, row) VALUES ${Array(rows).fill('(?, ?, ?)').join(', ')}
+     ON CONFLICT (id) DO UPDATE SET crc32 = excluded.crc32, row = excluded.row`,
+  );
+}
+
 /** A row as SQLite hands it back: [id, crc32, row bytes]. */
 type RawRow = [number, number, Uint8Array];
 
@@ -55,7 +65,8 @@ export class SqliteStore implements ApproximatorStore {
   #sortedIds: Int32Array | null;
   #closed = false;
 
-  readonly #upsert: BetterSqlite3.Statement<[number, number, Uint8Array]>;
+  readonly #upsert: BetterSqlite3.Statement<(number | Uint8Array)[]>;
+  readonly #upsertMany: BetterSqlite3.Statement<(number | Uint8Array)[]>;
   readonly #selectOne: BetterSqlite3.Statement<[number], RawRow>;
   readonly #selectMany: BetterSqlite3.Statement<[string], RawRow>;
   readonly #selectRange: BetterSqlite3.Statement<[number, number], RawRow>;
@@ -80,10 +91,8 @@ export class SqliteStore implements ApproximatorStore {
     this.#erased = new Set(state.erased);
     // Every statement is prepared once. Reads of many ids are one statement: the ids go in as
     // one JSON array, which json_each turns into a table SQLite looks up by primary key.
-    this.#upsert = db.prepare(
-      `INSERT INTO ${ROWS_TABLE} (id, crc32, row) VALUES (?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET crc32 = excluded.crc32, row = excluded.row`,
-    );
+    this.#upsert = prepareUpsert(db, 1);
+    this.#upsertMany = prepareUpsert(db, UPSERT_BATCH);
     this.#selectOne = db.prepare<[number], RawRow>(
       `SELECT id, crc32, row FROM ${ROWS_TABLE} WHERE id = ?`,
     );
@@ -134,11 +143,18 @@ export class SqliteStore implements ApproximatorStore {
     this.#run('writeRows', () => {
       // One transaction: SQLite's WAL makes it all or nothing, crash included.
       this.#db.transaction(() => {
+        // Rows go in UPSERT_BATCH at a time: one statement per row costs more than the row.
+        const params: (number | Uint8Array)[] = [];
         for (let i = 0; i < idList.length; i++) {
           if (i === half) hook?.('rows-partial');
           const row = bytes.subarray(i * rowBytes, (i + 1) * rowBytes);
-          this.#upsert.run(idList[i]!, crc32(row), row);
+          params.push(idList[i]!, crc32(row), row);
+          if (params.length === 3 * UPSERT_BATCH) {
+            this.#upsertMany.run(...params);
+            params.length = 0;
+          }
         }
+        for (let k = 0; k < params.length; k += 3) this.#upsert.run(...params.slice(k, k + 3));
         this.#setRowCount.run(this.#live.size + added);
         hook?.('rows-written');
       })();
