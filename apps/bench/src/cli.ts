@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EPSILONS, runCertify } from './certify.js';
 import { mergeCompare, runCompare } from './compare.js';
 import { runKernels } from './kernels/run.js';
+import { MIA_DEFAULTS, MIA_QUICK, runMia } from './mia.js';
 import { runVerify } from './verify.js';
 
 const USAGE = `Usage: pnpm bench <experiment> [flags]
@@ -31,6 +32,17 @@ Experiments:
                    --finetune-epochs 2  --neggrad-steps 5  --n N  --epochs E  --quick  --out DIR
             --merge DIR1,DIR2,... --out DIR: one report over runs made apart (a seed per process)
             --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds)
+  mia       membership inference on the paper's logistic MNIST setting (pool 2n, target on a
+            random half): LiRA (MIA-L) on the original model (AUC, TPR at 1% / 0.1% FPR); MIA-U
+            (Chen et al.) after Hessian-free unlearning of --forget members, at noise levels
+            sigma = 0, the AGM sigma of each --epsilons (paper bound; rho = 1, or measured on
+            --rho-steps K steps of the target's run) and --sigmas:
+            five features x logistic / MLP attacks trained on unlearned shadows, scored on the
+            target's held-out pairs; test accuracy per sigma; ROC plots
+            flags: --shadows 16  --unlearn-shadows 4  --forget 100  --epsilons 1,10,100,1000
+                   --sigmas 0.003,0.01,0.03  --delta 1e-5  --rho-steps 0  --n N  --seed 42
+                   --workers 1
+                   --quick (blobs, 4 shadows, seconds)  --out DIR
 
 Common: --backend node|wasm|cpu (or LETHE_BACKEND)
 Defaults of verify: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05,
@@ -94,6 +106,9 @@ async function main(argv: string[]): Promise<void> {
       merge: { type: 'string' },
       'finetune-epochs': { type: 'string' },
       'neggrad-steps': { type: 'string' },
+      shadows: { type: 'string' },
+      'unlearn-shadows': { type: 'string' },
+      sigmas: { type: 'string' },
     },
   });
   const experiment = {
@@ -169,6 +184,27 @@ async function main(argv: string[]): Promise<void> {
         out: values.out,
       });
       return;
+    case 'mia': {
+      const quick = experiment.quick;
+      await runMia({
+        ...experiment,
+        dataset: values.dataset ?? (quick ? MIA_QUICK.dataset : 'mnist'),
+        shadows:
+          num(values.shadows, 'shadows') ?? (quick ? MIA_QUICK.shadows : MIA_DEFAULTS.shadows),
+        unlearnShadows:
+          num(values['unlearn-shadows'], 'unlearn-shadows') ??
+          (quick ? MIA_QUICK.unlearnShadows : MIA_DEFAULTS.unlearnShadows),
+        forget: num(values.forget, 'forget') ?? (quick ? MIA_QUICK.forget : MIA_DEFAULTS.forget),
+        delta: num(values.delta, 'delta') ?? MIA_DEFAULTS.delta,
+        epsilons:
+          values.epsilons?.split(',').map((v) => num(v, 'epsilons')!) ?? MIA_DEFAULTS.epsilons,
+        sigmas: values.sigmas?.split(',').map((v) => num(v, 'sigmas')!) ?? MIA_DEFAULTS.sigmas,
+        rhoSteps: num(values['rho-steps'], 'rho-steps') ?? MIA_DEFAULTS.rhoSteps,
+        workers: num(values.workers, 'workers'),
+        out: values.out,
+      });
+      return;
+    }
     default:
       throw new Error(`Unknown experiment "${command}".\n\n${USAGE}`);
   }

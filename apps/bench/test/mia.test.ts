@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MIA_DEFAULTS, MIA_QUICK, runMia } from '../src/mia.js';
+
+describe('bench mia --quick', () => {
+  it('runs LiRA and MIA-U at every noise level and writes result.json, result.md and the plots', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lethe-mia-'));
+    try {
+      const result = await runMia({
+        model: 'logistic',
+        dataset: MIA_QUICK.dataset,
+        seed: 42,
+        quick: true,
+        backend: process.env.LETHE_BACKEND ?? 'wasm',
+        shadows: MIA_QUICK.shadows,
+        unlearnShadows: MIA_QUICK.unlearnShadows,
+        forget: MIA_QUICK.forget,
+        delta: MIA_DEFAULTS.delta,
+        epsilons: MIA_DEFAULTS.epsilons,
+        sigmas: MIA_DEFAULTS.sigmas,
+        rhoSteps: 2,
+        out,
+      });
+      const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as typeof result;
+      expect(saved.experiment).toBe('mia');
+      expect(saved.backend).toMatch(/^(node|wasm|cpu)$/);
+      expect(saved.config).toMatchObject({ n: 200, poolSize: 400, shadows: 4, forget: 20 });
+      expect(saved.config.attackPairs).toEqual({ shadow: 80, target: 40 });
+      // rho measured on two steps of the target's run, and used by the bound.
+      expect(saved.sensitivity.rhoMeasurement!.perStep).toHaveLength(2);
+      expect(saved.sensitivity.rho).toBe(saved.sensitivity.rhoMeasurement!.value);
+      expect(saved.sensitivity.value).toBeGreaterThan(0);
+      expect(saved.versions['@lethe/mia']).toMatch(/^\d+\.\d+\.\d+/);
+      expect(saved.lira.map((l) => l.name)).toHaveLength(3);
+      for (const l of saved.lira) {
+        expect(l.auc).toBeGreaterThanOrEqual(0);
+        expect(l.auc).toBeLessThanOrEqual(1);
+        expect(l.tprAt01pctFpr).toBeLessThanOrEqual(l.tprAt1pctFpr);
+      }
+      // sigma 0, one level per epsilon, one per extra sigma; sorted; epsilon falls as sigma grows.
+      const levels = saved.miaU;
+      expect(levels).toHaveLength(1 + MIA_DEFAULTS.epsilons.length + MIA_DEFAULTS.sigmas.length);
+      expect(levels[0]!.sigma).toBe(0);
+      expect(levels[0]!.epsilon).toBeNull(); // Infinity in JSON
+      for (let i = 2; i < levels.length; i++) {
+        expect(levels[i]!.sigma).toBeGreaterThan(levels[i - 1]!.sigma);
+        expect(levels[i]!.epsilon).toBeLessThan(levels[i - 1]!.epsilon!);
+      }
+      for (const e of MIA_DEFAULTS.epsilons) {
+        const level = levels.find((l) => l.from === 'epsilon' && l.epsilon === e)!;
+        expect(level.sigma).toBeGreaterThan(0);
+      }
+      for (const level of levels) {
+        expect(level.attacks).toHaveLength(10); // 5 features x 2 classifiers
+        for (const a of level.attacks) {
+          expect(a.auc).toBeGreaterThanOrEqual(0);
+          expect(a.auc).toBeLessThanOrEqual(1);
+        }
+      }
+      // Noise costs accuracy: the noisiest release is worse than the noise-free one.
+      expect(levels.at(-1)!.testAccuracy).toBeLessThan(levels[0]!.testAccuracy);
+      expect(levels[0]!.testAccuracy).toBeGreaterThan(0.9);
+      const md = readFileSync(join(out, 'result.md'), 'utf8');
+      expect(md).toContain('## MIA-L (LiRA)');
+      expect(md).toContain('sorted-concat mlp');
+      for (const svg of [
+        'lira-roc',
+        'mia-u-roc',
+        'mia-u-auc-logistic',
+        'mia-u-auc-mlp',
+        'accuracy-vs-sigma',
+      ])
+        expect(readFileSync(join(out, `${svg}.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<path/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI refuses bad flags with a message that names them', () => {
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, 'mia', '--quick', ...args], { encoding: 'utf8' });
+    expect(run('--shadows', '3').stderr).toMatch(/--shadows 3 must be even/);
+    expect(run('--forget', '90').stderr).toMatch(/--forget 90 must be an integer in \[1, 50\]/);
+    expect(run('--sigmas', 'x').stderr).toMatch(/--sigmas expects a number, got "x"/);
+  });
+});
