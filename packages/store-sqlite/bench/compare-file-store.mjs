@@ -2,7 +2,7 @@
 // same rows in the same temporary directory. Build both packages first:
 //   pnpm --filter @lethe/store-sqlite... build
 //   node packages/store-sqlite/bench/compare-file-store.mjs [--n 2000] [--d 2500] [--reps 5]
-//        [--dtype float32|float16] [--block 500] [--page-size 4096]
+//        [--dtype float32|float16] [--block 500] [--page-size 4096] [--write-order shuffled|ascending]
 // Each repetition creates a fresh store of each kind and times, in order: writing all rows (one
 // call per block of ids), reading random ids (calls of `block` ids), sweeping every row by
 // readBlock, erasing 1% of the rows (calls of 5 ids), and reopening (with the full check).
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     dtype: { type: 'string', default: 'float32' },
     block: { type: 'string', default: '500' },
     'page-size': { type: 'string' },
+    'write-order': { type: 'string', default: 'shuffled' },
   },
 });
 const n = Number(args.n);
@@ -63,7 +64,11 @@ function shuffled(count, next) {
 
 const next = random(42);
 const rows = new Float32Array(n * d).map(() => next() * 2 - 1);
-const writeOrder = shuffled(n, next);
+const shuffledWrites = shuffled(n, next);
+// shuffled: every call writes ids scattered over the whole range (the worst case for a B-tree);
+// ascending: call k writes ids k*block.. (how a recollection pass produces them).
+const writeOrder =
+  args['write-order'] === 'ascending' ? Array.from({ length: n }, (_, i) => i) : shuffledWrites;
 const readOrder = shuffled(n, next);
 const eraseIds = shuffled(n, next).slice(0, Math.max(5, Math.floor(n / 100)));
 
@@ -145,7 +150,7 @@ const work = {
   open: [mb, 'MiB/s'],
 };
 console.log(
-  `n = ${n}, d = ${d}, ${dtype} (${mb.toFixed(1)} MiB of rows), calls of ${block} ids, erase ${eraseIds.length} rows in calls of 5, median of ${reps} repetitions${args['page-size'] ? `, SQLite page size ${args['page-size']}` : ''}`,
+  `n = ${n}, d = ${d}, ${dtype} (${mb.toFixed(1)} MiB of rows), calls of ${block} ids, erase ${eraseIds.length} rows in calls of 5, ${args['write-order']} writes, median of ${reps} repetitions${args['page-size'] ? `, SQLite page size ${args['page-size']}` : ''}`,
 );
 console.log('operation   file            sqlite          sqlite/file');
 for (const [op, [amount, unit]] of Object.entries(work)) {
