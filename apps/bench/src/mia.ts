@@ -14,6 +14,7 @@ import {
   type AttackClassifier,
   type AttackMetrics,
   attackMetrics,
+  aucNullStd,
   FEATURE_KINDS,
   type FeatureKind,
   type LiraOptions,
@@ -406,6 +407,8 @@ export async function runMia(flags: MiaFlags) {
       rhoMeasurement: rho,
     },
     accuracy: { targetTrain: trainAccuracy, ...testAccuracy },
+    /** Standard deviation of a chance-level attack's AUC with these class sizes. */
+    aucNullStd: { lira: aucNullStd(n, pool.n - n), miaU: aucNullStd(m, m) },
     lira: lira.map(({ roc: _roc, ...rest }) => rest),
     miaU: miaU.map((l) => ({ ...l, attacks: l.attacks.map(({ roc: _roc, ...rest }) => rest) })),
     seconds: { ...seconds, total: (performance.now() - started) / 1000 },
@@ -451,9 +454,11 @@ export async function runMia(flags: MiaFlags) {
     `(unlearned, no noise: ${testAccuracy.unlearned}); sensitivity (paper bound, ` +
     `${rho ? `measured rho = ${rho.value}` : 'rho = 1'}, m = ${m}) ${sensitivity}, delta ${flags.delta}`;
   process.stdout.write(
-    `\n${header}\n\nMIA-L (LiRA, ${flags.shadows} shadows, ${pool.n} pool samples, half members):\n\n${liraTable}\n` +
+    `\n${header}\n\nMIA-L (LiRA, ${flags.shadows} shadows, ${pool.n} pool samples, half members; ` +
+      `a chance-level AUC has standard deviation ${result.aucNullStd.lira.toFixed(4)}):\n\n${liraTable}\n` +
       `\nMIA-U: accuracy of the released (unlearned + noise) target:\n\n${accuracyTable}\n` +
-      `\nMIA-U attack AUC (${2 * m} held-out target pairs, ${2 * m * shadowPairs.length} shadow pairs):\n\n${aucTable}\n`,
+      `\nMIA-U attack AUC (${2 * m} held-out target pairs, ${2 * m * shadowPairs.length} shadow pairs; ` +
+      `a chance-level AUC has standard deviation ${result.aucNullStd.miaU.toFixed(4)}):\n\n${aucTable}\n`,
   );
 
   if (flags.out) {
@@ -461,8 +466,10 @@ export async function runMia(flags: MiaFlags) {
     writeAtomic(
       flags.out,
       'result.md',
-      `# mia: ${model.name} on ${flags.dataset}\n\n${header}\n\n## MIA-L (LiRA)\n\n${liraTable}\n\n` +
-        `## MIA-U: released model accuracy\n\n${accuracyTable}\n\n## MIA-U: attack AUC\n\n${aucTable}\n\n` +
+      `# mia: ${model.name} on ${flags.dataset}\n\n${header}\n\n## MIA-L (LiRA)\n\n` +
+        `Chance-level AUC standard deviation: ${result.aucNullStd.lira.toFixed(4)}.\n\n${liraTable}\n\n` +
+        `## MIA-U: released model accuracy\n\n${accuracyTable}\n\n## MIA-U: attack AUC\n\n` +
+        `${2 * m} held-out target pairs; chance-level AUC standard deviation ${result.aucNullStd.miaU.toFixed(4)}.\n\n${aucTable}\n\n` +
         `## MIA-U: every attack\n\n${tprTable}\n`,
     );
     writeAtomic(

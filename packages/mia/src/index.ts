@@ -9,7 +9,14 @@ export { logitScaledConfidence, posteriors } from './confidence.js';
 export { FEATURE_KINDS, type FeatureKind, unlearningFeatures } from './features.js';
 export { type LiraOptions, liraScores } from './lira.js';
 export type { Matrix } from './matrix.js';
-export { type AttackMetrics, attackMetrics, type Roc, roc, tprAtFpr } from './roc.js';
+export {
+  type AttackMetrics,
+  attackMetrics,
+  aucNullStd,
+  type Roc,
+  roc,
+  tprAtFpr,
+} from './roc.js';
 export {
   type ShadowSet,
   type ShadowTrainer,

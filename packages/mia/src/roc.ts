@@ -75,6 +75,22 @@ export function tprAtFpr(curve: Roc, fpr: number): number {
   return best;
 }
 
+/**
+ * Standard deviation of the AUC of a chance-level attack (scores independent of membership, no
+ * ties) with these class sizes: sqrt((P + N + 1) / (12 P N)), from the Mann-Whitney U
+ * statistic's null variance. How far from 0.5 an AUC must be before it means something.
+ */
+export function aucNullStd(positives: number, negatives: number): number {
+  for (const [name, v] of [
+    ['positives', positives],
+    ['negatives', negatives],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`aucNullStd: ${name} must be an integer >= 1, got ${v}.`);
+  }
+  return Math.sqrt((positives + negatives + 1) / (12 * positives * negatives));
+}
+
 /** The numbers an attack is reported by. */
 export interface AttackMetrics {
   readonly auc: number;

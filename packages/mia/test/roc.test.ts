@@ -1,6 +1,6 @@
 import { Rng } from '@lethe/autodiff';
 import { describe, expect, it } from 'vitest';
-import { attackMetrics, roc, tprAtFpr } from '../src/index.js';
+import { attackMetrics, aucNullStd, roc, tprAtFpr } from '../src/index.js';
 
 /** P(s+ > s-) + P(s+ = s-) / 2 over all pairs. */
 function pairwiseAuc(scores: number[], labels: number[]): number {
@@ -89,5 +89,30 @@ describe('tprAtFpr', () => {
     expect(() => tprAtFpr(r, 1.5)).toThrow(/\[0, 1\]/);
     const m = attackMetrics(scores, labels);
     expect([m.auc, m.tprAt1pctFpr, m.tprAt01pctFpr]).toEqual([r.auc, 0.5, 0.25]);
+  });
+});
+
+describe('aucNullStd', () => {
+  it('matches the exact null distribution of tiny cases and a simulation', () => {
+    // One positive, one negative: AUC 0 or 1 with probability 1/2.
+    expect(aucNullStd(1, 1)).toBeCloseTo(0.5, 15);
+    // Two positives, one negative: AUC 0, 1/2, 1 with probability 1/3 each, variance 1/6.
+    expect(aucNullStd(2, 1)).toBeCloseTo(Math.sqrt(1 / 6), 15);
+    const rng = new Rng(3);
+    const labels = Array.from({ length: 60 }, (_, i) => (i < 20 ? 1 : 0));
+    const aucs = Array.from(
+      { length: 4000 },
+      () =>
+        roc(
+          labels.map(() => rng.normal()),
+          labels,
+        ).auc,
+    );
+    const mean = aucs.reduce((a, b) => a + b, 0) / aucs.length;
+    const sd = Math.sqrt(aucs.reduce((a, b) => a + (b - mean) ** 2, 0) / (aucs.length - 1));
+    // 4000 draws estimate the standard deviation to about 1.1%.
+    expect(sd / aucNullStd(20, 40)).toBeGreaterThan(0.95);
+    expect(sd / aucNullStd(20, 40)).toBeLessThan(1.05);
+    expect(() => aucNullStd(0, 3)).toThrow(/positives must be an integer >= 1, got 0/);
   });
 });
