@@ -78,7 +78,12 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
         `trainShadows: shadow ${s}'s trainer returned ${logits.length} logits; it must return the logits of every pool sample, ${poolSize} x ${classes} = ${poolSize * classes} values.`,
       );
     }
-    confidences.push(logitScaledConfidence(logits, labels, classes));
+    try {
+      confidences.push(logitScaledConfidence(logits, labels, classes));
+    } catch (err) {
+      // Say which shadow's run went wrong (a diverged run gives NaN logits).
+      throw new Error(`trainShadows: shadow ${s}: ${(err as Error).message}`);
+    }
     options.onShadow?.(s + 1, count);
   }
   return { poolSize, members, confidences };

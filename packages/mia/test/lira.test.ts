@@ -57,6 +57,23 @@ describe('shadowMemberships', () => {
   });
 });
 
+describe('trainShadows', () => {
+  it('names the shadow whose trainer returned bad logits', async () => {
+    const options = { poolSize: 3, labels: [0, 1, 0], classes: 2, count: 2, seed: 0 };
+    await expect(trainShadows({ ...options, train: () => [0, 1, 0, 1] })).rejects.toThrow(
+      /shadow 0's trainer returned 4 logits; .* 3 x 2 = 6 values/,
+    );
+    await expect(
+      trainShadows({ ...options, train: (_ids, s) => [0, 1, 0, 1, 0, s === 1 ? Number.NaN : 1] }),
+    ).rejects.toThrow(/trainShadows: shadow 1: logitScaledConfidence: logits\[5\] is NaN/);
+    const ok = await trainShadows({ ...options, train: (ids) => [0, 1, 1, 0, 0, ids.length] });
+    expect(ok.members.map((m) => Array.from(m))).toEqual(
+      shadowMemberships(3, 2, 0).map((m) => Array.from(m)),
+    );
+    expect(ok.confidences).toHaveLength(2);
+  });
+});
+
 describe('liraScores', () => {
   const shadows: ShadowSet = {
     poolSize: 2,
