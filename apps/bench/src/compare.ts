@@ -239,6 +239,7 @@ export async function runCompare(flags: CompareFlags) {
           detail: {},
         })),
       });
+      runs.push(run);
       for (const name of chosen) {
         const method = makeMethod(name, setting, flags, forgetAll);
         const progress = progressLine(`  ${method.name}`);
@@ -279,10 +280,9 @@ export async function runCompare(flags: CompareFlags) {
         } finally {
           await method.dispose();
         }
+        // Written after every method, so that an interrupted sweep keeps what it measured.
+        if (flags.out) writeResults(false);
       }
-      runs.push(run);
-      // Written after every seed, so that an interrupted sweep keeps what it measured.
-      if (flags.out) writeResults(false);
     }
   }
   return writeResults(true);
