@@ -68,11 +68,20 @@ export function roundToFloat16(value: number): number {
   return DECODE_TABLE[toFloat16Bits(value)]!;
 }
 
+/**
+ * float32 values -> float16 bit patterns, rounded to nearest, ties to even. For an adapter that
+ * keeps float16 values in its own layout; the rounding is bit-identical to every other adapter's.
+ * (encodeRows already does this for little-endian byte rows.)
+ */
 export function encodeFloat16(source: Float32Array, target: Uint16Array): void {
   const bits = new Uint32Array(source.buffer, source.byteOffset, source.length);
   for (let i = 0; i < bits.length; i++) target[i] = float32BitsToFloat16Bits(bits[i]!);
 }
 
+/**
+ * float16 bit patterns -> their exact values, written into target[targetOffset...]. The inverse of
+ * encodeFloat16, for an adapter that keeps float16 values in its own layout.
+ */
 export function decodeFloat16(source: Uint16Array, target: Float32Array, targetOffset = 0): void {
   for (let i = 0; i < source.length; i++) target[targetOffset + i] = DECODE_TABLE[source[i]!]!;
 }

@@ -1,3 +1,19 @@
+export {
+  bytesPerValue,
+  decodeFloat16,
+  decodeRows,
+  encodeFloat16,
+  encodeRows,
+  MAX_STORE_ID,
+  requireLiveIds,
+  requireNotErasedIds,
+  type StoreIdState,
+  validateBlockRange,
+  validateId,
+  validateIdentity,
+  validateIds,
+  validateRows,
+} from './adapter-kit.js';
 export type {
   ConformanceAssertion,
   ConformanceFactory,

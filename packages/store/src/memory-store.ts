@@ -1,15 +1,15 @@
 import ndarray from 'ndarray';
 import { StoreError } from './errors.js';
-import { bytesPerElement, decodeValues, encodeValues } from './row-codec.js';
+import { bytesPerValue, decodeRows, encodeRows } from './row-codec.js';
 import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from './types.js';
 import {
-  checkBlockRange,
-  checkId,
-  checkIdentity,
-  checkIds,
-  checkRows,
-  requireLive,
-  requireNotErased,
+  requireLiveIds,
+  requireNotErasedIds,
+  validateBlockRange,
+  validateId,
+  validateIdentity,
+  validateIds,
+  validateRows,
 } from './validate.js';
 
 export const MEMORY_FORMAT_VERSION = 1;
@@ -21,7 +21,7 @@ export const MEMORY_FORMAT_VERSION = 1;
 export function createMemoryStore(
   init: Omit<StoreManifest, 'rowCount' | 'formatVersion'>,
 ): ApproximatorStore {
-  return new MemoryStore(checkIdentity(init, 'createMemoryStore'));
+  return new MemoryStore(validateIdentity(init, 'createMemoryStore'));
 }
 
 class MemoryStore implements ApproximatorStore {
@@ -47,12 +47,12 @@ class MemoryStore implements ApproximatorStore {
   async writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void> {
     this.#assertOpen('writeRows');
     const { d, dtype } = this.#identity;
-    const idList = checkIds('writeRows', ids);
-    checkRows('writeRows', idList, rows, d, dtype);
-    requireNotErased('writeRows', idList, (id) => this.#erased.has(id));
+    const idList = validateIds('writeRows', ids);
+    validateRows('writeRows', idList, rows, d, dtype);
+    requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
     // Everything is checked, so from here on nothing can fail half-way.
-    const encoded = encodeValues(rows, dtype);
-    const rowBytes = d * bytesPerElement(dtype);
+    const encoded = encodeRows(rows, dtype);
+    const rowBytes = d * bytesPerValue(dtype);
     idList.forEach((id, i) => {
       this.#rows.set(id, encoded.slice(i * rowBytes, (i + 1) * rowBytes));
     });
@@ -61,22 +61,22 @@ class MemoryStore implements ApproximatorStore {
 
   async readRows(ids: ArrayLike<number>): Promise<Float32Array> {
     this.#assertOpen('readRows');
-    const idList = checkIds('readRows', ids);
-    requireLive('readRows', idList, (id) => this.#stateOf(id));
+    const idList = validateIds('readRows', ids);
+    requireLiveIds('readRows', idList, (id) => this.#stateOf(id));
     return this.#decode(idList);
   }
 
   async readBlock(start: number, count: number): Promise<RowBlock> {
     this.#assertOpen('readBlock');
-    checkBlockRange(start, count, this.#rows.size);
+    validateBlockRange(start, count, this.#rows.size);
     const ids = this.#liveIds().subarray(start, start + count);
     return ndarray(this.#decode(ids), [count, this.#identity.d]);
   }
 
   async erase(ids: ArrayLike<number>): Promise<void> {
     this.#assertOpen('erase');
-    const idList = checkIds('erase', ids);
-    requireLive('erase', idList, (id) => this.#stateOf(id));
+    const idList = validateIds('erase', ids);
+    requireLiveIds('erase', idList, (id) => this.#stateOf(id));
     for (const id of idList) {
       // Zero the bytes before dropping them, so no copy of the vector waits for the collector.
       this.#rows.get(id)!.fill(0);
@@ -88,7 +88,7 @@ class MemoryStore implements ApproximatorStore {
 
   async has(id: number): Promise<boolean> {
     this.#assertOpen('has');
-    checkId('has', id);
+    validateId('has', id);
     return this.#rows.has(id);
   }
 
@@ -115,7 +115,7 @@ class MemoryStore implements ApproximatorStore {
     const { d, dtype } = this.#identity;
     const out = new Float32Array(ids.length * d);
     ids.forEach((id, i) => {
-      decodeValues(this.#rows.get(id)!, dtype, out, i * d);
+      decodeRows(this.#rows.get(id)!, dtype, out, i * d);
     });
     return out;
   }

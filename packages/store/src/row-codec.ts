@@ -5,12 +5,17 @@ import type { StoreDType } from './types.js';
 // machine the codec goes through a DataView instead.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export function bytesPerElement(dtype: StoreDType): number {
+/** Bytes one value takes at rest in `dtype` (4 or 2); an adapter sizes its rows with it. */
+export function bytesPerValue(dtype: StoreDType): number {
   return dtype === 'float16' ? 2 : 4;
 }
 
-/** float32 values -> their little-endian bytes in `dtype` (float16: rounded, ties to even). */
-export function encodeValues(values: Float32Array, dtype: StoreDType): Uint8Array {
+/**
+ * float32 rows -> their little-endian bytes in `dtype` (float16: rounded, ties to even), in a new
+ * buffer. An adapter stores these bytes, so every adapter keeps the same encoding at rest (the
+ * conformance suite looks for it when it checks that erased rows are gone).
+ */
+export function encodeRows(values: Float32Array, dtype: StoreDType): Uint8Array {
   const n = values.length;
   if (dtype === 'float32') {
     const bytes = new Uint8Array(n * 4);
@@ -31,14 +36,18 @@ export function encodeValues(values: Float32Array, dtype: StoreDType): Uint8Arra
   return bytes;
 }
 
-/** Little-endian `dtype` bytes -> float32 values written into target[targetOffset...]. */
-export function decodeValues(
+/**
+ * Little-endian `dtype` bytes (as encodeRows wrote them) -> float32 values written into
+ * target[targetOffset...]; the bytes may sit at any offset. An adapter decodes what it read
+ * straight into the array it returns.
+ */
+export function decodeRows(
   bytes: Uint8Array,
   dtype: StoreDType,
   target: Float32Array,
   targetOffset: number,
 ): void {
-  const size = bytesPerElement(dtype);
+  const size = bytesPerValue(dtype);
   const n = bytes.length / size;
   if (!LITTLE_ENDIAN) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);

@@ -2,13 +2,20 @@ import { StoreError } from './errors.js';
 import { FLOAT16_MAX, FLOAT16_OVERFLOW } from './float16.js';
 import type { StoreDType, StoreIdentity } from './types.js';
 
-/** Ids are sample indices; Int32 because liveIds() returns an Int32Array. */
-export const MAX_ID = 2 ** 31 - 1;
+/**
+ * Largest id a store accepts. Ids are sample indices, kept as Int32 because liveIds() returns an
+ * Int32Array; an adapter uses it to bound the ids it reads back from its own storage.
+ */
+export const MAX_STORE_ID = 2 ** 31 - 1;
 
 const DTYPES: readonly StoreDType[] = ['float32', 'float16'];
 
-/** Checks the identity a store is created or opened with; returns a plain copy. */
-export function checkIdentity(value: StoreIdentity, where: string): StoreIdentity {
+/**
+ * Checks the identity a store is created or opened with and returns a plain copy. An adapter
+ * calls it first thing when it opens, so every adapter rejects a bad identity with the same
+ * message; `where` names the caller (e.g. 'openSqliteStore').
+ */
+export function validateIdentity(value: StoreIdentity, where: string): StoreIdentity {
   if (typeof value !== 'object' || value === null) {
     throw new StoreError(
       'invalid-argument',
@@ -46,17 +53,24 @@ export function checkIdentity(value: StoreIdentity, where: string): StoreIdentit
   };
 }
 
-export function checkId(op: string, id: number, where = 'id'): void {
-  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_ID) {
+/**
+ * Checks one id (an integer in [0, MAX_STORE_ID]); adapters call it in `has` so that a bad id is
+ * rejected with the same message everywhere. `where` names the argument in the message.
+ */
+export function validateId(op: string, id: number, where = 'id'): void {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_STORE_ID) {
     throw new StoreError(
       'invalid-argument',
-      `${op}: ${where} is ${String(id)}; ids must be integers in [0, ${MAX_ID}] (sample indices)`,
+      `${op}: ${where} is ${String(id)}; ids must be integers in [0, ${MAX_STORE_ID}] (sample indices)`,
     );
   }
 }
 
-/** Validates a list of ids (integers, in range, each once) and returns it as an Int32Array. */
-export function checkIds(op: string, ids: ArrayLike<number>): Int32Array {
+/**
+ * Validates a list of ids (integers, in range, each once) and returns it as an Int32Array. An
+ * adapter calls it at the top of writeRows, readRows and erase, before it changes anything.
+ */
+export function validateIds(op: string, ids: ArrayLike<number>): Int32Array {
   if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
     throw new StoreError(
       'invalid-argument',
@@ -67,7 +81,7 @@ export function checkIds(op: string, ids: ArrayLike<number>): Int32Array {
   const firstSeenAt = new Map<number, number>();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    checkId(op, id, `ids[${i}]`);
+    validateId(op, id, `ids[${i}]`);
     const earlier = firstSeenAt.get(id);
     if (earlier !== undefined) {
       throw new StoreError(
@@ -81,8 +95,12 @@ export function checkIds(op: string, ids: ArrayLike<number>): Int32Array {
   return out;
 }
 
-/** Checks that `rows` holds one finite row per id and that each value fits the dtype. */
-export function checkRows(
+/**
+ * Checks that `rows` is a Float32Array of one finite row per id and that each value fits the
+ * dtype (float16 overflow is rejected, not stored as Infinity). An adapter calls it in writeRows
+ * before it writes, so a rejected write leaves the store as it was.
+ */
+export function validateRows(
   op: string,
   ids: Int32Array,
   rows: Float32Array,
@@ -120,7 +138,11 @@ export function checkRows(
   }
 }
 
-export function checkBlockRange(start: number, count: number, rowCount: number): void {
+/**
+ * Checks readBlock's `start` and `count` against the store's live row count; an adapter calls it
+ * before it reads so that out-of-range blocks fail with the same message everywhere.
+ */
+export function validateBlockRange(start: number, count: number, rowCount: number): void {
   for (const [name, value] of [
     ['start', start],
     ['count', count],
@@ -140,10 +162,19 @@ export function checkBlockRange(start: number, count: number, rowCount: number):
   }
 }
 
-export type IdState = 'live' | 'erased' | 'unknown';
+/** What an adapter knows about an id, for requireLiveIds: written, erased or never seen. */
+export type StoreIdState = 'live' | 'erased' | 'unknown';
 
-/** Rejects the call unless every id is live (readRows, erase). */
-export function requireLive(op: string, ids: Int32Array, stateOf: (id: number) => IdState): void {
+/**
+ * Rejects the call unless every id is live. An adapter calls it in readRows and erase with a
+ * look-up of its own state, so that unknown and erased ids fail with the codes and messages the
+ * conformance suite expects.
+ */
+export function requireLiveIds(
+  op: string,
+  ids: Int32Array,
+  stateOf: (id: number) => StoreIdState,
+): void {
   for (const id of ids) {
     const state = stateOf(id);
     if (state === 'live') continue;
@@ -162,8 +193,15 @@ export function requireLive(op: string, ids: Int32Array, stateOf: (id: number) =
   }
 }
 
-/** Rejects writing a row whose sample was forgotten: that would bring the sample back. */
-export function requireNotErased(op: string, ids: Int32Array, isErased: (id: number) => boolean) {
+/**
+ * Rejects writing a row whose sample was forgotten: that would bring the sample back. An adapter
+ * calls it in writeRows with a look-up of the ids it has erased.
+ */
+export function requireNotErasedIds(
+  op: string,
+  ids: Int32Array,
+  isErased: (id: number) => boolean,
+) {
   for (const id of ids) {
     if (isErased(id)) {
       throw new StoreError(

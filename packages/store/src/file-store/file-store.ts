@@ -2,17 +2,17 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ndarray from 'ndarray';
 import { StoreError } from '../errors.js';
-import { bytesPerElement, decodeValues, encodeValues } from '../row-codec.js';
+import { bytesPerValue, decodeRows, encodeRows } from '../row-codec.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from '../types.js';
 import {
-  checkBlockRange,
-  checkId,
-  checkIds,
-  checkRows,
-  type IdState,
-  requireLive,
-  requireNotErased,
+  requireLiveIds,
+  requireNotErasedIds,
+  type StoreIdState,
+  validateBlockRange,
+  validateId,
+  validateIds,
+  validateRows,
 } from '../validate.js';
 import {
   type CommitHook,
@@ -75,7 +75,7 @@ export class FileStore implements ApproximatorStore {
   ) {
     this.#dir = dir;
     this.#identity = identity;
-    this.#rowBytes = identity.d * bytesPerElement(identity.dtype);
+    this.#rowBytes = identity.d * bytesPerValue(identity.dtype);
     this.#releaseLock = releaseLock;
     this.#maxSegmentBytes = maxSegmentBytes;
     this.#hook = hook;
@@ -97,9 +97,9 @@ export class FileStore implements ApproximatorStore {
     return this.#queue.run(async () => {
       this.#assertOpen('writeRows');
       const { d, dtype } = this.#identity;
-      const idList = checkIds('writeRows', ids);
-      checkRows('writeRows', idList, rows, d, dtype);
-      requireNotErased('writeRows', idList, (id) => this.#erased.has(id));
+      const idList = validateIds('writeRows', ids);
+      validateRows('writeRows', idList, rows, d, dtype);
+      requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
       if (idList.length === 0) return;
       // Segments keep ids ascending, so that a block of sorted ids is mostly one run of bytes.
       const order = Array.from(idList.keys()).sort((a, b) => idList[a]! - idList[b]!);
@@ -117,7 +117,7 @@ export class FileStore implements ApproximatorStore {
       const add = [...change.add];
       for (let from = 0; from < ascendingIds.length; from += perSegment) {
         const to = Math.min(from + perSegment, ascendingIds.length);
-        const bytes = encodeValues(sortedRows.subarray(from * d, to * d), dtype);
+        const bytes = encodeRows(sortedRows.subarray(from * d, to * d), dtype);
         const file = segmentFileName(generation, add.length);
         add.push(buildSegment(file, ascendingIds.slice(from, to), bytes, d, dtype));
       }
@@ -128,8 +128,8 @@ export class FileStore implements ApproximatorStore {
   readRows(ids: ArrayLike<number>): Promise<Float32Array> {
     return this.#queue.run(async () => {
       this.#assertOpen('readRows');
-      const idList = checkIds('readRows', ids);
-      requireLive('readRows', idList, (id) => this.#stateOf(id));
+      const idList = validateIds('readRows', ids);
+      requireLiveIds('readRows', idList, (id) => this.#stateOf(id));
       return this.#read(idList);
     });
   }
@@ -137,7 +137,7 @@ export class FileStore implements ApproximatorStore {
   readBlock(start: number, count: number): Promise<RowBlock> {
     return this.#queue.run(async () => {
       this.#assertOpen('readBlock');
-      checkBlockRange(start, count, this.#where.size);
+      validateBlockRange(start, count, this.#where.size);
       const ids = this.#liveIds().subarray(start, start + count);
       return ndarray(await this.#read(ids), [count, this.#identity.d]);
     });
@@ -146,8 +146,8 @@ export class FileStore implements ApproximatorStore {
   erase(ids: ArrayLike<number>): Promise<void> {
     return this.#queue.run(async () => {
       this.#assertOpen('erase');
-      const idList = checkIds('erase', ids);
-      requireLive('erase', idList, (id) => this.#stateOf(id));
+      const idList = validateIds('erase', ids);
+      requireLiveIds('erase', idList, (id) => this.#stateOf(id));
       if (idList.length === 0) return;
       // The affected segments are rewritten without the rows; the old files are then scrubbed.
       const change = await this.#planWithout(idList, this.#generation + 1);
@@ -158,7 +158,7 @@ export class FileStore implements ApproximatorStore {
   has(id: number): Promise<boolean> {
     return this.#queue.run(async () => {
       this.#assertOpen('has');
-      checkId('has', id);
+      validateId('has', id);
       return this.#where.has(id);
     });
   }
@@ -309,13 +309,13 @@ export class FileStore implements ApproximatorStore {
       const bytes = await readSegmentRows(this.#dir, segment, rows, this.#rowBytes);
       positions.forEach((position, k) => {
         const row = bytes.subarray(k * this.#rowBytes, (k + 1) * this.#rowBytes);
-        decodeValues(row, dtype, out, position * d);
+        decodeRows(row, dtype, out, position * d);
       });
     }
     return out;
   }
 
-  #stateOf(id: number): IdState {
+  #stateOf(id: number): StoreIdState {
     if (this.#where.has(id)) return 'live';
     return this.#erased.has(id) ? 'erased' : 'unknown';
   }

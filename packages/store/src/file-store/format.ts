@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import type { StoreDType, StoreIdentity } from '../types.js';
-import { MAX_ID } from '../validate.js';
+import { MAX_STORE_ID } from '../validate.js';
 
 export const FORMAT_NAME = 'lethe-approximator-store';
 export const FILE_FORMAT_VERSION = 1;
@@ -127,7 +127,7 @@ function checkManifestFields(
     if (!ok) throw fail(`segment entry ${JSON.stringify(s)} is malformed`);
   }
   const erased = body.erasedIds;
-  if (!Array.isArray(erased) || !erased.every((id) => isCount(id) && id <= MAX_ID)) {
+  if (!Array.isArray(erased) || !erased.every((id) => isCount(id) && id <= MAX_STORE_ID)) {
     throw fail('"erasedIds" is not an array of ids');
   }
   return body as unknown as ManifestBody;

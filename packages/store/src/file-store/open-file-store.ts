@@ -2,9 +2,9 @@ import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StoreError } from '../errors.js';
 import { assertManifestMatches } from '../manifest-match.js';
-import { bytesPerElement } from '../row-codec.js';
+import { bytesPerValue } from '../row-codec.js';
 import type { ApproximatorStore, StoreIdentity } from '../types.js';
-import { checkIdentity } from '../validate.js';
+import { validateIdentity } from '../validate.js';
 import {
   type CommitHook,
   fileSize,
@@ -64,7 +64,7 @@ export async function openFileStoreWithHook(
   options: OpenFileStoreOptions,
   hook: CommitHook | undefined,
 ): Promise<ApproximatorStore> {
-  const identity = checkIdentity(expected, 'openFileStore');
+  const identity = validateIdentity(expected, 'openFileStore');
   const maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
   if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 1) {
     throw new StoreError(
@@ -191,7 +191,7 @@ async function loadSegmentIds(
     );
   }
   const idsEnd = SEGMENT_HEADER_BYTES + entry.rows * 4;
-  const expectedBytes = idsEnd + entry.rows * body.d * bytesPerElement(body.dtype);
+  const expectedBytes = idsEnd + entry.rows * body.d * bytesPerValue(body.dtype);
   if (entry.bytes !== expectedBytes) {
     throw fail(
       `${MANIFEST_FILE} says ${entry.bytes} bytes for ${entry.rows} rows, which take ${expectedBytes}`,
