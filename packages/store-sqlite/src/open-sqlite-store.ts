@@ -3,11 +3,13 @@ import { dirname, resolve } from 'node:path';
 import {
   type ApproximatorStore,
   assertManifestMatches,
+  bytesPerValue,
+  MAX_STORE_ID,
   StoreError,
   type StoreIdentity,
+  validateIdentity,
 } from '@lethe/store';
 import Database from 'better-sqlite3';
-import { bytesPerElement } from './row-codec.js';
 import {
   APPLICATION_ID,
   corruptStoreError,
@@ -27,7 +29,6 @@ import {
   SqliteStore,
   type SqliteStoreState,
 } from './sqlite-store.js';
-import { checkIdentity, MAX_ID } from './validate.js';
 
 export interface OpenSqliteStoreOptions {
   /** Create the database (and its directory) when there is none at `path`. */
@@ -67,10 +68,10 @@ export async function openSqliteStoreWithHook(
   options: OpenSqliteStoreOptions,
   hook: CommitHook | undefined,
 ): Promise<ApproximatorStore> {
-  const identity = checkIdentity(expected, 'openSqliteStore');
+  const identity = validateIdentity(expected, 'openSqliteStore');
   const file = resolve(path);
   const create = options.create === true;
-  const rowBytes = identity.d * bytesPerElement(identity.dtype);
+  const rowBytes = identity.d * bytesPerValue(identity.dtype);
   const pageSize = options.pageSize ?? (rowBytes <= 2048 ? 4096 : 65536);
   if (
     !Number.isInteger(pageSize) ||
@@ -255,7 +256,7 @@ function verifyAll(db: Database.Database, file: string, identity: StoreIdentity)
   if (problems.length !== 1 || problems[0] !== 'ok') {
     throw corruptStoreError(file, `SQLite's quick_check reports: ${problems.join('; ')}`);
   }
-  const rowBytes = identity.d * bytesPerElement(identity.dtype);
+  const rowBytes = identity.d * bytesPerValue(identity.dtype);
   const rows = db
     .prepare<[], [number, number, Uint8Array]>(`SELECT id, crc32, row FROM ${ROWS_TABLE}`)
     .raw(true);
@@ -290,8 +291,8 @@ function loadState(db: Database.Database, file: string, rowCount: number): Sqlit
 }
 
 function checkStoredId(file: string, table: string, id: number): number {
-  if (!Number.isInteger(id) || id < 0 || id > MAX_ID) {
-    throw corruptStoreError(file, `${table} holds id ${id}, outside [0, ${MAX_ID}]`);
+  if (!Number.isInteger(id) || id < 0 || id > MAX_STORE_ID) {
+    throw corruptStoreError(file, `${table} holds id ${id}, outside [0, ${MAX_STORE_ID}]`);
   }
   return id;
 }

@@ -1,14 +1,23 @@
 import { crc32 } from 'node:zlib';
 import {
   type ApproximatorStore,
+  bytesPerValue,
+  decodeRows,
+  encodeRows,
   type RowBlock,
+  requireLiveIds,
+  requireNotErasedIds,
   StoreError,
   type StoreIdentity,
+  type StoreIdState,
   type StoreManifest,
+  validateBlockRange,
+  validateId,
+  validateIds,
+  validateRows,
 } from '@lethe/store';
 import type BetterSqlite3 from 'better-sqlite3';
 import ndarray from 'ndarray';
-import { bytesPerElement, decodeValues, encodeValues } from './row-codec.js';
 import {
   corruptStoreError,
   ERASED_TABLE,
@@ -17,14 +26,6 @@ import {
   SQLITE_FORMAT_VERSION,
   translateSqliteError,
 } from './schema.js';
-import {
-  checkBlockRange,
-  checkId,
-  checkIds,
-  checkRows,
-  requireLive,
-  requireNotErased,
-} from './validate.js';
 
 /**
  * Points inside a commit, in order; the crash tests kill the process at each. Up to
@@ -84,7 +85,7 @@ export class SqliteStore implements ApproximatorStore {
     this.#db = db;
     this.#path = path;
     this.#identity = identity;
-    this.#rowBytes = identity.d * bytesPerElement(identity.dtype);
+    this.#rowBytes = identity.d * bytesPerValue(identity.dtype);
     this.#hook = hook;
     this.#live = new Set(state.ids);
     this.#sortedIds = state.ids;
@@ -125,16 +126,16 @@ export class SqliteStore implements ApproximatorStore {
   async writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void> {
     this.#assertOpen('writeRows');
     const { d, dtype } = this.#identity;
-    const idList = checkIds('writeRows', ids);
-    checkRows('writeRows', idList, rows, d, dtype);
-    requireNotErased('writeRows', idList, (id) => this.#erased.has(id));
+    const idList = validateIds('writeRows', ids);
+    validateRows('writeRows', idList, rows, d, dtype);
+    requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
     if (idList.length === 0) return;
     // better-sqlite3 is synchronous, so the caller cannot change `rows` while it is bound:
     // float32 rows on a little-endian machine are bound straight from its buffer.
     const bytes =
       dtype === 'float32' && LITTLE_ENDIAN
         ? new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)
-        : encodeValues(rows, dtype);
+        : encodeRows(rows, dtype);
     let added = 0;
     for (const id of idList) if (!this.#live.has(id)) added++;
     const rowBytes = this.#rowBytes;
@@ -166,8 +167,8 @@ export class SqliteStore implements ApproximatorStore {
 
   async readRows(ids: ArrayLike<number>): Promise<Float32Array> {
     this.#assertOpen('readRows');
-    const idList = checkIds('readRows', ids);
-    requireLive('readRows', idList, (id) => this.#stateOf(id));
+    const idList = validateIds('readRows', ids);
+    requireLiveIds('readRows', idList, (id) => this.#stateOf(id));
     const d = this.#identity.d;
     const out = new Float32Array(idList.length * d);
     if (idList.length === 0) return out;
@@ -185,7 +186,7 @@ export class SqliteStore implements ApproximatorStore {
 
   async readBlock(start: number, count: number): Promise<RowBlock> {
     this.#assertOpen('readBlock');
-    checkBlockRange(start, count, this.#live.size);
+    validateBlockRange(start, count, this.#live.size);
     const d = this.#identity.d;
     const out = new Float32Array(count * d);
     if (count > 0) {
@@ -200,8 +201,8 @@ export class SqliteStore implements ApproximatorStore {
 
   async erase(ids: ArrayLike<number>): Promise<void> {
     this.#assertOpen('erase');
-    const idList = checkIds('erase', ids);
-    requireLive('erase', idList, (id) => this.#stateOf(id));
+    const idList = validateIds('erase', ids);
+    requireLiveIds('erase', idList, (id) => this.#stateOf(id));
     if (idList.length === 0) return;
     const json = JSON.stringify(Array.from(idList));
     const hook = this.#hook;
@@ -235,7 +236,7 @@ export class SqliteStore implements ApproximatorStore {
 
   async has(id: number): Promise<boolean> {
     this.#assertOpen('has');
-    checkId('has', id);
+    validateId('has', id);
     return this.#live.has(id);
   }
 
@@ -279,13 +280,13 @@ export class SqliteStore implements ApproximatorStore {
         );
       }
       checkStoredRow(this.#path, id, storedCrc, row, rowBytes, d, dtype);
-      decodeValues(row, dtype, out, i * d);
+      decodeRows(row, dtype, out, i * d);
     }
   }
 
-  #stateOf(id: number) {
-    if (this.#live.has(id)) return 'live' as const;
-    return this.#erased.has(id) ? ('erased' as const) : ('unknown' as const);
+  #stateOf(id: number): StoreIdState {
+    if (this.#live.has(id)) return 'live';
+    return this.#erased.has(id) ? 'erased' : 'unknown';
   }
 
   #liveIds(): Int32Array {
