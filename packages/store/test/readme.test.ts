@@ -1,24 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runReadmeExample } from '@lethe/vitest-config/readme';
 import { describe, expect, it } from 'vitest';
-import { distModule } from './helpers.js';
-
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
   it('runs its example and prints what it says', () => {
-    distModule('index.js'); // the example imports the built package
-    const example = readme.split('## Example')[1]!;
-    const code = /```js\n([\s\S]*?)```/.exec(example)![1]!;
-    const output = /It prints:\n\n```text\n([\s\S]*?)```/.exec(example)![1]!;
-    // Run from the package directory, so that '@lethe/store' resolves to this package.
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
-      cwd: packageDir,
-      encoding: 'utf8',
-    });
+    const run = runReadmeExample(import.meta.url);
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe(output);
+    expect(run.stdout).toBe(run.expected);
   });
 });
