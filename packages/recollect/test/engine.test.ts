@@ -183,27 +183,14 @@ describe('engine', () => {
     const before = await store.readRows(await store.liveIds());
     const inPlace = storeFor(model, trajectory);
     await inPlace.writeRows(await store.liveIds(), before);
-    const repaired = await repair({
-      model,
-      data,
-      trajectory,
-      weights: u.weights,
-      store,
-      epochs: 1,
-      target: (identity) => createMemoryStore(identity),
-    });
+    const again = (options: Partial<Parameters<typeof repair>[0]>) =>
+      repair({ model, data, trajectory, weights: u.weights, store, epochs: 1, ...options });
+    const repaired = await again({ target: (identity) => createMemoryStore(identity) });
     expect(repaired.store).not.toBe(store);
     expect(repaired.store.manifest.trajectoryDigest).toBe(repaired.trajectory.digest);
     expect(await store.readRows(await store.liveIds())).toEqual(before);
     // The same rows as a repair in place.
-    const direct = await repair({
-      model,
-      data,
-      trajectory,
-      weights: u.weights,
-      store: inPlace,
-      epochs: 1,
-    });
+    const direct = await again({ store: inPlace });
     const ids = await repaired.store.liveIds();
     expect(await repaired.store.readRows(ids)).toEqual(await inPlace.readRows(ids));
     const next = Unlearner.open(
@@ -217,25 +204,11 @@ describe('engine', () => {
       Unlearner.open(model, direct.trajectory, { kind: 'store', store: inPlace }),
     ).toThrow();
     // A target that is not empty, or not for the continuation, is refused.
+    await expect(again({ target: () => inPlace })).rejects.toThrow(
+      /target store's trajectoryDigest/,
+    );
     await expect(
-      repair({
-        model,
-        data,
-        trajectory,
-        weights: u.weights,
-        store,
-        epochs: 1,
-        target: () => inPlace,
-      }),
-    ).rejects.toThrow(/target store's trajectoryDigest/);
-    await expect(
-      repair({
-        model,
-        data,
-        trajectory,
-        weights: u.weights,
-        store,
-        epochs: 1,
+      again({
         target: async (identity) => {
           const full = createMemoryStore(identity);
           await full.writeRows([1], new Float32Array(model.d));
