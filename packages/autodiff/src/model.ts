@@ -182,9 +182,16 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
     },
 
     logits(params, x) {
-      // Inference only: the layers skip their Hessian-product caches (the CNN's are ~1.8 MB per
-      // sample, which made evaluating 512 samples build ~1 GB it never used).
-      return tf.tidy(() => forward(splitParams(toParams(params)), toInput(x), true).logits);
+      // Inference only: a layer's direct path where it has one, else its forward without the
+      // Hessian-product caches (the CNN's are ~1.8 MB per sample, never used here).
+      return tf.tidy(() => {
+        const p = splitParams(toParams(params));
+        let h = toInput(x);
+        layers.forEach(({ layer }, li) => {
+          h = layer.infer ? layer.infer(h, p[li]!) : layer.forward(h, p[li]!, true).y;
+        });
+        return h as tf.Tensor2D;
+      });
     },
 
     hvpFlopsPerSample() {

@@ -179,6 +179,25 @@ describe.each(testBackends())('CNN models on %s', (backend) => {
       v.dispose();
     });
 
+    it("logits() (the layers' direct inference path) equals the training forward's logits", () => {
+      const params = model.init(8);
+      for (const shape of [
+        [28, 28, 1],
+        [27, 25, 2],
+      ] as const) {
+        // [27, 25, 2]: odd sizes, so the poolings drop an edge row or column.
+        const m = shape[0] === 28 ? model : createModel(spec.name, { inputShape: [...shape] });
+        const w = shape[0] === 28 ? params : m.init(8);
+        const batch = toBatch(m, randomBatch(m, 5, 21));
+        const point = m.at(w, batch, { gradientOnly: true });
+        const inferred = m.logits(w, batch.x);
+        expect(inferred.shape).toEqual(point.logits.shape);
+        expect(relErr(inferred.dataSync(), point.logits.dataSync())).toBeLessThan(1e-6);
+        inferred.dispose();
+        point.dispose();
+      }
+    });
+
     it('gradient matches central differences of the loss (no kink crossed)', () => {
       const { batch, params, g, v, u } = smoothSegment(spec);
       const objective = (dir: Float32Array, sign: number): number => {

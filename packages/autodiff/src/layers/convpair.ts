@@ -149,6 +149,10 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
       block2.init(rng, out.subarray(n1));
     },
 
+    infer(x, [wt1, bs1, wt2, bs2]) {
+      return tf.tidy(() => block2.infer!(tf.relu(block1.infer!(x, [wt1!, bs1!])), [wt2!, bs2!]));
+    },
+
     forward(x, [wt1, bs1, wt2, bs2], gradientOnly) {
       const batch = x.shape[0]!;
       return tidyObject(() => {

@@ -118,6 +118,17 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
       initConv(g, rng, out);
     },
 
+    infer(x, [weight, bias]) {
+      const batch = x.shape[0]!;
+      return tf.tidy(() => {
+        const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
+        const z = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+        // The max of each 2x2 window, as poolRouting computes it ('valid' drops an odd edge,
+        // as cropToPooled does).
+        return tf.maxPool(z as tf.Tensor4D, 2, 2, 'valid');
+      });
+    },
+
     forward(x, [weight, bias]) {
       const batch = x.shape[0]!;
       return tf.tidy(() => {

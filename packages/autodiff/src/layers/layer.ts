@@ -28,6 +28,11 @@ export interface Layer<Cache = unknown> {
     p: readonly tf.Tensor[],
     gradientOnly?: boolean,
   ): { y: tf.Tensor; cache: Cache };
+  /**
+   * Output only, for inference (logits, accuracy). Optional: layers whose forward builds heavy
+   * derivative caches even for gradients give a direct path; others fall back to forward.
+   */
+  infer?(x: tf.Tensor, p: readonly tf.Tensor[]): tf.Tensor;
   /** Gradients of a scalar given dy = d(scalar)/dy; dp summed over the batch. */
   backward(
     cache: Cache,
