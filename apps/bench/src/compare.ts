@@ -38,6 +38,14 @@ export const ALL_METHODS = [
 ] as const;
 type MethodName = (typeof ALL_METHODS)[number];
 
+/** Methods the CNN setting runs only when --methods names them, and why. */
+const CNN_OPT_IN = {
+  'hessian-free-2':
+    'second-order pass over the CNN trajectory: ~155 s per request here (--methods hessian-free-2 to include)',
+  'newton-cg@batch':
+    'a diagnostic of the Newton step normalisation, not a method of the paper; a third CG solve per request on the CNN (--methods newton-cg@batch to include)',
+} as const;
+
 /** The quick preset: logistic regression on small Gaussian blobs (d = 84), 2 seeds. */
 export const QUICK = {
   dataset: 'blobs:n=300,features=20,classes=4,seed=1',
@@ -130,13 +138,8 @@ export async function runCompare(flags: CompareFlags) {
       notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
     }
     const chosen = methods.filter((m) => {
-      if (setting === 'cnn' && m === 'hessian-free-2' && !flags.methods?.includes(m)) {
-        notRun.push({
-          setting,
-          method: m,
-          reason:
-            'second-order pass over the CNN trajectory: ~155 s per request here (pass --methods hessian-free-2 to include)',
-        });
+      if (setting === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
+        notRun.push({ setting, method: m, reason: CNN_OPT_IN[m as keyof typeof CNN_OPT_IN] });
         return false;
       }
       if (setting === 'cnn' && (m === 'newton' || m === 'jackknife') && !flags.cnnExplicit) {
