@@ -405,7 +405,13 @@ export function mergeCompare(dirs: readonly string[], out: string | undefined) {
     {
       complete: true,
       backend: inputs[0]!.r.backendDetail,
-      flags: { ...inputs[0]!.r.flags, seeds: new Set(runs.map((x) => x.seed)).size, merged: dirs },
+      flags: {
+        ...inputs[0]!.r.flags,
+        seeds: new Set(runs.map((x) => x.seed)).size,
+        seed: undefined,
+        out,
+        merged: dirs,
+      },
       totalSeconds: inputs.reduce((a, { r }) => a + (r.totalSeconds ?? 0), 0),
       notRun: [...notRun.values()],
       runs,
