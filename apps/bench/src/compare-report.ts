@@ -264,6 +264,25 @@ export function chartsFor(entries: readonly SummaryEntry[]): [string, string][] 
         },
       ),
     ]);
+    // Relative to not unlearning: where every method stays near the original model (the CNN),
+    // the distances overlap on the plot above; the ratio separates them.
+    files.push([
+      `ratio-${setting}.svg`,
+      chart(
+        es
+          .filter((e) => e.method !== 'original')
+          .map((e) => ({
+            name: e.method,
+            points: e.perDeletion.map((p) => [p.m, p.ratio.mean] as const),
+          })),
+        {
+          title: `Distance to retraining / not unlearning's, ${e0.model}, ${e0.seeds.length} seed(s)`,
+          xLabel: 'deletions',
+          yLabel: "distance / original model's distance",
+          logY: true,
+        },
+      ),
+    ]);
     // Variants of one solver cost the same: one line each (retraining for reference).
     const timed = all.filter((e) => e.method !== 'original' && !e.method.includes('@'));
     files.push([

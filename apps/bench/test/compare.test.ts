@@ -41,6 +41,7 @@ describe('bench compare --quick', () => {
       const md = readFileSync(join(out, 'result.md'), 'utf8');
       expect(md).toContain('L2 distance to the retrained model');
       expect(readFileSync(join(out, 'distance-logistic.svg'), 'utf8')).toContain('<svg');
+      expect(readFileSync(join(out, 'ratio-logistic.svg'), 'utf8')).toContain('hessian-free-2');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
