@@ -350,11 +350,11 @@ function writeCompare(parts: CompareParts, out: string | undefined) {
 
 /**
  * `pnpm bench compare --merge DIR1,DIR2,... --out DIR`: one report over runs made separately
- * (one seed per process or machine). Runs of the same setting and seed must not repeat, and the
+ * (one seed per process or machine; one directory redraws its report). Runs of the same setting and seed must not repeat, and the
  * inputs must share backend and deletion counts.
  */
 export function mergeCompare(dirs: readonly string[], out: string | undefined) {
-  if (dirs.length < 2) throw new Error('--merge: name at least two result directories.');
+  if (dirs.length < 1) throw new Error('--merge: name at least one result directory.');
   const inputs = dirs.map((dir) => {
     const file = join(dir, 'result.json');
     let parsed: unknown;
