@@ -6,7 +6,6 @@ import {
   encodeRows,
   type RowBlock,
   requireLiveIds,
-  requireNotErasedIds,
   StoreError,
   type StoreIdentity,
   type StoreIdState,
@@ -14,7 +13,7 @@ import {
   validateBlockRange,
   validateId,
   validateIds,
-  validateRows,
+  validateWrite,
 } from '@lethe/store';
 import type BetterSqlite3 from 'better-sqlite3';
 import ndarray from 'ndarray';
@@ -125,10 +124,8 @@ export class SqliteStore implements ApproximatorStore {
 
   async writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void> {
     this.#assertOpen('writeRows');
-    const { d, dtype } = this.#identity;
-    const idList = validateIds('writeRows', ids);
-    validateRows('writeRows', idList, rows, d, dtype);
-    requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
+    const { dtype } = this.#identity;
+    const idList = validateWrite(ids, rows, this.#identity, (id) => this.#erased.has(id));
     if (idList.length === 0) return;
     // better-sqlite3 is synchronous, so the caller cannot change `rows` while it is bound:
     // float32 rows on a little-endian machine are bound straight from its buffer.

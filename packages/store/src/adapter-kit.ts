@@ -15,4 +15,5 @@ export {
   validateIdentity,
   validateIds,
   validateRows,
+  validateWrite,
 } from './validate.js';

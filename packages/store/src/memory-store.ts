@@ -4,12 +4,11 @@ import { bytesPerValue, decodeRows, encodeRows } from './row-codec.js';
 import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from './types.js';
 import {
   requireLiveIds,
-  requireNotErasedIds,
   validateBlockRange,
   validateId,
   validateIdentity,
   validateIds,
-  validateRows,
+  validateWrite,
 } from './validate.js';
 
 export const MEMORY_FORMAT_VERSION = 1;
@@ -47,9 +46,7 @@ class MemoryStore implements ApproximatorStore {
   async writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void> {
     this.#assertOpen('writeRows');
     const { d, dtype } = this.#identity;
-    const idList = validateIds('writeRows', ids);
-    validateRows('writeRows', idList, rows, d, dtype);
-    requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
+    const idList = validateWrite(ids, rows, this.#identity, (id) => this.#erased.has(id));
     // Everything is checked, so from here on nothing can fail half-way.
     const encoded = encodeRows(rows, dtype);
     const rowBytes = d * bytesPerValue(dtype);

@@ -211,3 +211,20 @@ export function requireNotErasedIds(
     }
   }
 }
+
+/**
+ * Every check of a writeRows request, in the order the adapters apply them: the ids, one finite
+ * row per id that fits the dtype, no erased id. An adapter calls it first in writeRows and writes
+ * the ids it returns; a rejected write leaves the store as it was.
+ */
+export function validateWrite(
+  ids: ArrayLike<number>,
+  rows: Float32Array,
+  identity: Pick<StoreIdentity, 'd' | 'dtype'>,
+  isErased: (id: number) => boolean,
+): Int32Array {
+  const idList = validateIds('writeRows', ids);
+  validateRows('writeRows', idList, rows, identity.d, identity.dtype);
+  requireNotErasedIds('writeRows', idList, isErased);
+  return idList;
+}

@@ -7,12 +7,11 @@ import { SerialQueue } from '../serial-queue.js';
 import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from '../types.js';
 import {
   requireLiveIds,
-  requireNotErasedIds,
   type StoreIdState,
   validateBlockRange,
   validateId,
   validateIds,
-  validateRows,
+  validateWrite,
 } from '../validate.js';
 import {
   type CommitHook,
@@ -97,9 +96,7 @@ export class FileStore implements ApproximatorStore {
     return this.#queue.run(async () => {
       this.#assertOpen('writeRows');
       const { d, dtype } = this.#identity;
-      const idList = validateIds('writeRows', ids);
-      validateRows('writeRows', idList, rows, d, dtype);
-      requireNotErasedIds('writeRows', idList, (id) => this.#erased.has(id));
+      const idList = validateWrite(ids, rows, this.#identity, (id) => this.#erased.has(id));
       if (idList.length === 0) return;
       // Segments keep ids ascending, so that a block of sorted ids is mostly one run of bytes.
       const order = Array.from(idList.keys()).sort((a, b) => idList[a]! - idList[b]!);
