@@ -9,7 +9,7 @@ import {
   seededNoiseSource,
   trajectoryRho,
 } from '@lethe/certify';
-import type { Dataset } from '@lethe/datasets';
+import { type Dataset, takeSamples } from '@lethe/datasets';
 import {
   type AttackClassifier,
   type AttackMetrics,
@@ -26,7 +26,7 @@ import {
   type UnlearningPairs,
   unlearningAttack,
 } from '@lethe/mia';
-import { type TrainingData, type TrainResult, train, Unlearner } from '@lethe/recollect';
+import { type TrainResult, train, Unlearner } from '@lethe/recollect';
 import { accuracy, backendRecord, versions } from './common.js';
 import { markdownTable, progressLine, writeAtomic } from './report.js';
 import { type ExperimentFlags, resolveConfig, setUp } from './setup.js';
@@ -91,18 +91,6 @@ const pick = (m: AttackMetrics): Metrics => ({
   tprAt1pctFpr: m.tprAt1pctFpr,
   tprAt01pctFpr: m.tprAt01pctFpr,
 });
-
-/** The rows `ids` of a dataset as training data, in that order. */
-function rowsOf(data: Dataset, ids: readonly number[]): TrainingData {
-  const size = data.featureShape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(ids.length * size);
-  const y = new Int32Array(ids.length);
-  ids.forEach((id, i) => {
-    x.set(data.x.subarray(id * size, (id + 1) * size), i * size);
-    y[i] = data.y[id]!;
-  });
-  return { x, y, n: ids.length };
-}
 
 /** Logits of the weights on every sample of the dataset, [n, classes] row by row. */
 function logitsOn(model: Model, weights: Float32Array, data: Dataset): Float32Array {
@@ -198,7 +186,7 @@ export async function runMia(flags: MiaFlags) {
   const trainOn = (ids: readonly number[], seed: number, keepTrajectory: boolean) =>
     train(
       model,
-      rowsOf(pool, ids),
+      takeSamples(pool, ids),
       { ...config, seed },
       { checkpoints: keepTrajectory ? { kind: 'every-step' } : { kind: 'none' } },
     );
@@ -254,7 +242,7 @@ export async function runMia(flags: MiaFlags) {
     const row = new Map(trainIds.map((id, r) => [id, r]));
     const unlearner = Unlearner.open(model, run.trajectory, {
       kind: 'lazy',
-      data: rowsOf(pool, trainIds),
+      data: takeSamples(pool, trainIds),
       workers: flags.workers ?? 1,
     });
     await unlearner.forgetBatch(forget.map((id) => row.get(id)!));
@@ -281,7 +269,7 @@ export async function runMia(flags: MiaFlags) {
     const rhoProgress = progressLine('rho (power iteration)');
     rho = trajectoryRho({
       model,
-      data: rowsOf(pool, targetIds),
+      data: takeSamples(pool, targetIds),
       trajectory: target.trajectory,
       steps: flags.rhoSteps,
       onStep: (i, total) => rhoProgress(i / total),

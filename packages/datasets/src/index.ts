@@ -1,6 +1,6 @@
 export { type MakeBlobsOptions, makeBlobs } from './blobs.js';
 export { type CsvDatasetSplit, type LoadCsvOptions, loadCsv } from './csv.js';
-export { type Dataset, type DatasetSplit, featureSize } from './dataset.js';
+export { type Dataset, type DatasetSplit, featureSize, takeSamples } from './dataset.js';
 export {
   FASHION_MNIST_DEBIAN_DIR,
   IDX_FILE_NAMES,
