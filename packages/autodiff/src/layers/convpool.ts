@@ -104,6 +104,11 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
     routedFilterGrad(c, t, k, q, co);
   const selectedDirections = (c: ConvPoolCache, vW: tf.Tensor, vb: tf.Tensor, k: number) =>
     routedDirections(g, pg, c, augmentedDirections(g, vW, vb, k), k);
+  /** The input as [B, H, W, in] and the convolution's output before pooling. */
+  const convolve = (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => {
+    const x4 = tf.reshape(x, [x.shape[0]!, h, w, ci]) as tf.Tensor4D;
+    return { x4, z: tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias) };
+  };
 
   return {
     kind,
@@ -119,10 +124,8 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
     },
 
     infer(x, [weight, bias]) {
-      const batch = x.shape[0]!;
       return tf.tidy(() => {
-        const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
-        const z = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+        const { z } = convolve(x, weight!, bias!);
         // The max of each 2x2 window, as poolRouting computes it ('valid' drops an odd edge,
         // as cropToPooled does).
         return tf.maxPool(z as tf.Tensor4D, 2, 2, 'valid');
@@ -132,8 +135,7 @@ export function conv2dMaxPool(options: Conv2dOptions): Layer<ConvPoolCache> {
     forward(x, [weight, bias]) {
       const batch = x.shape[0]!;
       return tf.tidy(() => {
-        const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
-        const z = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+        const { x4, z } = convolve(x, weight!, bias!);
         const { y, corners, route } = poolRouting(pg, z, batch);
         // Patches at the four window positions, [B * Q, 1, F] each, weighted by the routing.
         const cols = tf.reshape(
