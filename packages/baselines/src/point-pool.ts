@@ -111,8 +111,8 @@ async function workerPool(
       }),
     );
   }
+  // Ending a worker frees its whole backend, points included.
   const closeAll = async () => {
-    for (const h of handles) h.worker.postMessage({ kind: 'close' } satisfies PointsRequest);
     await Promise.all(handles.map((h) => h.worker.terminate()));
   };
   try {

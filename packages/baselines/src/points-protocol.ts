@@ -15,10 +15,13 @@ export interface PointsTask {
   readonly chunk: number;
 }
 
-/** Requests to a worker: a product with one block of vectors, or the end. */
-export type PointsRequest =
-  | { readonly kind: 'hmp'; readonly id: number; readonly rows: number; readonly v: Float32Array }
-  | { readonly kind: 'close' };
+/** A request to a worker: a product with one block of vectors (workers end by terminate()). */
+export interface PointsRequest {
+  readonly kind: 'hmp';
+  readonly id: number;
+  readonly rows: number;
+  readonly v: Float32Array;
+}
 
 export type PointsReply =
   | { readonly kind: 'ready' }

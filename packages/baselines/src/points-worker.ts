@@ -29,11 +29,6 @@ async function run(task: PointsTask): Promise<void> {
   }
   const d = task.weights.length;
   parentPort!.on('message', (m: PointsRequest) => {
-    if (m.kind === 'close') {
-      points?.dispose();
-      parentPort!.close();
-      return;
-    }
     try {
       const v = tf.tensor2d(m.v, [m.rows, d]);
       const hv = points!.hmp(v);
