@@ -7,9 +7,9 @@ import {
   paperStepCounts,
   seededNoiseSource,
   sensitivityValue,
-  trajectoryRho,
   verifyCertificate,
 } from '@lethe/certify';
+import { trajectoryRho } from '@lethe/certify/trajectory';
 import { recollect, retrain, storeIdentity, train, Unlearner } from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { accuracy, backendRecord, l2Distance, versions } from './common.js';

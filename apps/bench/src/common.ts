@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { type BackendInfo, type Model, tf } from '@lethe/autodiff';
+import type { BackendInfo, Model } from '@lethe/autodiff';
 import type { Dataset } from '@lethe/datasets';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Versions recorded in every result. */
 export function versions(): Record<string, string> {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { deriveSeed, type Model, Rng, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
 import {
   addGaussianNoise,
   analyticGaussianEpsilon,
@@ -7,8 +7,9 @@ import {
   paperSensitivity,
   paperStepCounts,
   seededNoiseSource,
-  trajectoryRho,
 } from '@lethe/certify';
+import { trajectoryRho } from '@lethe/certify/trajectory';
+import { deriveSeed, Rng } from '@lethe/core';
 import { type Dataset, takeSamples } from '@lethe/datasets';
 import {
   type AttackClassifier,
@@ -25,8 +26,9 @@ import {
   trainShadows,
   type UnlearningPairs,
   unlearningAttack,
-} from '@lethe/mia';
+} from '@lethe/evaluate';
 import { type TrainResult, train, Unlearner } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import { accuracy, backendRecord, versions } from './common.js';
 import { markdownTable, progressLine, writeAtomic } from './report.js';
 import { type ExperimentFlags, resolveConfig, setUp } from './setup.js';
@@ -367,7 +369,7 @@ export async function runMia(flags: MiaFlags) {
   };
   const trainAccuracy = accuracy(model, target.weights, pool, targetIds);
   const require = createRequire(import.meta.url);
-  const miaVersion = (require('@lethe/mia/package.json') as { version: string }).version;
+  const miaVersion = (require('@lethe/evaluate/package.json') as { version: string }).version;
   const result = {
     experiment: 'mia',
     config: {
@@ -386,7 +388,7 @@ export async function runMia(flags: MiaFlags) {
     },
     backend: exp.backend.name,
     backendDetail: backendRecord(exp.backend),
-    versions: { ...versions(), '@lethe/mia': miaVersion },
+    versions: { ...versions(), '@lethe/evaluate': miaVersion },
     seed: flags.seed,
     sensitivity: {
       model: rho ? 'paper bound, measured rho' : "paper bound, rho = 1 (the authors' choice)",

@@ -1,4 +1,5 @@
-import { type BackendInfo, createModel, type Model, Rng, useBackend } from '@lethe/autodiff';
+import { type BackendInfo, createModel, type Model, useBackend } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { type Dataset, loadDatasetSpec, subset } from '@lethe/datasets';
 import { PAPER_CNN, PAPER_LOGISTIC, type TrainConfig, type TrainingData } from '@lethe/recollect';
 

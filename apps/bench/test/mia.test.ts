@@ -34,7 +34,7 @@ describe('bench mia --quick', () => {
       expect(saved.sensitivity.rhoMeasurement!.perStep).toHaveLength(2);
       expect(saved.sensitivity.rho).toBe(saved.sensitivity.rhoMeasurement!.value);
       expect(saved.sensitivity.value).toBeGreaterThan(0);
-      expect(saved.versions['@lethe/mia']).toMatch(/^\d+\.\d+\.\d+/);
+      expect(saved.versions['@lethe/evaluate']).toMatch(/^\d+\.\d+\.\d+/);
       expect(saved.lira.map((l) => l.name)).toHaveLength(3);
       expect(saved.aucNullStd.miaU).toBeCloseTo(Math.sqrt(41 / (12 * 20 * 20)), 12);
       for (const l of saved.lira) {

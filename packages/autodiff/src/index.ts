@@ -1,4 +1,3 @@
-export * as tf from '@tensorflow/tfjs-core';
 export {
   availableBackends,
   BACKEND_PREFERENCE,
@@ -21,11 +20,13 @@ export { type CnnOptions, cnn, cnnLayers, cnnUnfusedLayers } from './models/cnn.
 export { type LeNetOptions, lenet, lenetLayers, lenetUnfusedLayers } from './models/lenet.js';
 export { type LogisticOptions, logisticRegression } from './models/logistic.js';
 export { type MlpOptions, mlp } from './models/mlp.js';
+export { predictLogits } from './predict.js';
 export {
   createModel,
   listModels,
   type ModelFactory,
   type ModelOptions,
+  rebuildModel,
+  recipeOf,
   registerModel,
 } from './registry.js';
-export { deriveSeed, Rng } from './rng.js';

@@ -1,3 +1,4 @@
+import { Rng } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layers/layer.js';
 import { buildLayout, layoutDigest, type ParamLayout } from './layout.js';
@@ -8,7 +9,6 @@ import {
   crossEntropyRop,
   crossEntropyTensors,
 } from './loss.js';
-import { Rng } from './rng.js';
 
 /** A mini-batch at which the loss, its gradient and Hessian products are evaluated. */
 export interface Batch {

@@ -1,3 +1,4 @@
+import { assertRecipeDigest, LetheError, type ModelRecipe } from '@lethe/core';
 import type { Model } from './model.js';
 import { cnn } from './models/cnn.js';
 import { lenet } from './models/lenet.js';
@@ -17,18 +18,42 @@ const factories = new Map<string, ModelFactory>();
 
 /** Makes a model available by name (to the CLI, to worker threads, to stores' manifests). */
 export function registerModel(name: string, factory: ModelFactory): void {
-  if (factories.has(name)) throw new Error(`A model named "${name}" is already registered.`);
+  if (factories.has(name)) {
+    throw new LetheError(
+      'invalid-argument',
+      `A model named "${name}" is already registered; pick another name.`,
+    );
+  }
   factories.set(name, factory);
 }
 
 export function createModel(name: string, options: ModelOptions = {}): Model {
   const factory = factories.get(name);
   if (!factory) {
-    throw new Error(
-      `Unknown model "${name}": registered models are ${[...factories.keys()].join(', ')}.`,
+    throw new LetheError(
+      'invalid-argument',
+      `Unknown model "${name}": registered models are ${[...factories.keys()].join(', ')}; register it first (registerModel) or pick one of those.`,
     );
   }
   return { ...factory(options), spec: { name, options: { ...options } } };
+}
+
+/** What another thread or process rebuilds this model from (models made by createModel). */
+export function recipeOf(model: Model): ModelRecipe {
+  if (model.spec === undefined) {
+    throw new LetheError(
+      'unsupported',
+      `Model ${model.name} was not made by createModel, so worker threads cannot rebuild it: register its factory (registerModel) and create it by name.`,
+    );
+  }
+  return { name: model.spec.name, options: model.spec.options, digest: model.digest };
+}
+
+/** The model a recipe describes, refused if its layout digest differs from the recipe's. */
+export function rebuildModel(recipe: ModelRecipe): Model {
+  const model = createModel(recipe.name, recipe.options as ModelOptions);
+  assertRecipeDigest(recipe, model.digest);
+  return model;
 }
 
 export function listModels(): string[] {

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Batch,
@@ -11,7 +12,6 @@ import {
   type Model,
   type NamedLayer,
   sequential,
-  tf,
   useBackend,
 } from '../src/index.js';
 import {

@@ -1,3 +1,5 @@
+import { Rng } from '@lethe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   conv2d,
@@ -6,10 +8,8 @@ import {
   dense,
   type Layer,
   maxPool2d,
-  Rng,
   relu,
   sequential,
-  tf,
   useBackend,
 } from '../src/index.js';
 import {

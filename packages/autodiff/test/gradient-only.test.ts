@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, tf, useBackend } from '../src/index.js';
+import { createModel, useBackend } from '../src/index.js';
 import { randomBatch, testBackends, toBatch } from './helpers.js';
 
 describe.each(testBackends())('gradient-only points on %s', (backend) => {

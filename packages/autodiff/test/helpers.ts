@@ -1,4 +1,6 @@
-import { availableBackends, type Batch, type Model, Rng, tf } from '../src/index.js';
+import { Rng } from '@lethe/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { availableBackends, type Batch, type Model } from '../src/index.js';
 
 /** Backends to test on: every one that loads here, or LETHE_TEST_BACKENDS=wasm,cpu. */
 export function testBackends(): string[] {

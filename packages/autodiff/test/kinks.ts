@@ -1,4 +1,5 @@
-import { type NamedLayer, tf } from '../src/index.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedLayer } from '../src/index.js';
 
 /**
  * The activation pattern of a piecewise-linear network at (params, x): every ReLU mask and every

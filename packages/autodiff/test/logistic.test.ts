@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logisticRegression, tf, useBackend } from '../src/index.js';
+import { logisticRegression, useBackend } from '../src/index.js';
 import {
   fdHvp,
   hmpRows,

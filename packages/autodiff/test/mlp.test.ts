@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mlp, tf, useBackend } from '../src/index.js';
+import { mlp, useBackend } from '../src/index.js';
 import {
   fdHvp,
   gradientAt,

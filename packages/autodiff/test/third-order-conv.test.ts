@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Batch,
@@ -15,7 +16,6 @@ import {
   type NamedLayer,
   relu,
   sequential,
-  tf,
   useBackend,
 } from '../src/index.js';
 import { norm, randomBatch, randomVector, relErr, testBackends, toBatch } from './helpers.js';

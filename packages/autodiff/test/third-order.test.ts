@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logisticRegression, type Model, mlp, tf, useBackend } from '../src/index.js';
+import { logisticRegression, type Model, mlp, useBackend } from '../src/index.js';
 import { randomBatch, randomVector, relErr, testBackends, toBatch } from './helpers.js';
 
 /** T[v, v] by central differences of the HMP: (H(w + h v) v - H(w - h v) v) / 2h. */

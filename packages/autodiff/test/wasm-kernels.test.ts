@@ -1,5 +1,7 @@
+import { Rng } from '@lethe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { Rng, tf, useBackend } from '../src/index.js';
+import { useBackend } from '../src/index.js';
 import { testBackends } from './helpers.js';
 
 // Lethe replaces the wasm backend's Slice kernel (the stock one copies the whole input per call).

@@ -1,4 +1,4 @@
-import { tf } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** A symmetric matrix, n x n, row-major; only its lower triangle is read. */
 export type SymmetricMatrix = Float32Array | Float64Array;

@@ -1,4 +1,4 @@
-import { deriveSeed } from '@lethe/autodiff';
+import { deriveSeed, selectRows, sizeOfShape } from '@lethe/core';
 import { type TrainConfig, train } from '@lethe/recollect';
 import {
   notPrepared,
@@ -10,7 +10,6 @@ import {
   type UnlearningMethod,
   type UnlearnResult,
 } from './method.js';
-import { selectRows } from './subset.js';
 
 export interface FineTuneOptions {
   /** k: epochs of SGD on the remaining data per request (default 2). */
@@ -61,7 +60,7 @@ export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
       const keep = Array.from({ length: ctx.data.n }, (_, i) => i).filter((i) => !gone.has(i));
       const request = ledger.commit(list);
       const config = configFor(ctx, request, keep.length);
-      const remaining = selectRows(ctx.model, ctx.data, keep);
+      const remaining = selectRows(ctx.data, keep, sizeOfShape(ctx.model.inputShape));
       const { weights } = train(ctx.model, remaining, config, {
         initialWeights: state.w,
         checkpoints: { kind: 'none' },

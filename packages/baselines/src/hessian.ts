@@ -1,5 +1,6 @@
-import { type Model, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
 import type { TrainingData } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import { ChunkedPoints, defaultChunk } from './data-ops.js';
 
 export interface HessianOptions {

@@ -1,5 +1,6 @@
-import { type Model, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
 import { DataTensors, sgdStep, type TrainingData } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   notPrepared,
   type PrepareRecord,

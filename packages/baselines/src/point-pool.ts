@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { backendInfo, type Model, tf } from '@lethe/autodiff';
+import { backendInfo, type Model, recipeOf } from '@lethe/autodiff';
 import type { TrainingData } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import { ChunkedPoints } from './data-ops.js';
 import type { PointsReply, PointsRequest, PointsTask } from './points-protocol.js';
 
@@ -33,11 +34,6 @@ export async function openPointPool(
 ): Promise<PointPool> {
   const workers = Math.max(1, Math.min(options.workers ?? 1, ids.length));
   if (workers === 1) return localPool(new ChunkedPoints(model, data, weights, ids, options.chunk));
-  if (!model.spec) {
-    throw new Error(
-      `Model ${model.name} was not made by createModel(), so worker threads cannot rebuild it: create it with createModel(), or use workers: 1.`,
-    );
-  }
   return workerPool(model, data, weights, ids, workers, options.chunk);
 }
 
@@ -67,7 +63,7 @@ async function workerPool(
   count: number,
   chunk: number,
 ): Promise<PointPool> {
-  const spec = model.spec!;
+  const recipe = recipeOf(model);
   const size = Math.ceil(ids.length / count);
   const entry = new URL('../dist/points-worker.js', import.meta.url);
   // Workers refuse per-process flags (--expose-gc); --input-type does not apply to a file entry.
@@ -81,7 +77,7 @@ async function workerPool(
   for (let i = 0; i < count; i++) {
     const task: PointsTask = {
       backend: backendInfo().name,
-      model: { name: spec.name, options: spec.options, digest: model.digest },
+      model: recipe,
       data,
       weights,
       ids: ids.slice(i * size, Math.min(ids.length, (i + 1) * size)),

@@ -1,14 +1,11 @@
 import type { BackendName } from '@lethe/autodiff';
+import type { ModelRecipe } from '@lethe/core';
 import type { TrainingData } from '@lethe/recollect';
 
 /** What a linearisation worker receives: its share of the samples and the weights. */
 export interface PointsTask {
   readonly backend: BackendName;
-  readonly model: {
-    readonly name: string;
-    readonly options: Readonly<Record<string, unknown>>;
-    readonly digest: string;
-  };
+  readonly model: ModelRecipe;
   readonly data: TrainingData;
   readonly weights: Float32Array;
   readonly ids: Int32Array;

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createModel, tf, useBackend } from '@lethe/autodiff';
+import { rebuildModel, useBackend } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import { ChunkedPoints } from './data-ops.js';
 import type { PointsReply, PointsRequest, PointsTask } from './points-protocol.js';
 
@@ -12,12 +13,7 @@ async function run(task: PointsTask): Promise<void> {
   let points: ChunkedPoints | undefined;
   try {
     await useBackend(task.backend);
-    const model = createModel(task.model.name, task.model.options);
-    if (model.digest !== task.model.digest) {
-      throw new Error(
-        `Worker rebuilt model ${task.model.name} with a different layout (digest ${model.digest}, expected ${task.model.digest}).`,
-      );
-    }
+    const model = rebuildModel(task.model);
     points = new ChunkedPoints(model, task.data, task.weights, task.ids, task.chunk);
     post({ kind: 'ready' });
   } catch (err) {

@@ -1,5 +1,7 @@
-import { createModel, type Model, Rng, tf } from '@lethe/autodiff';
+import { createModel, type Model } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import type { TrainingData } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Gaussian blobs: class c centred at a seeded random mean. */
 export function blobs(n: number, inputs: number, classes: number, seed: number): TrainingData {

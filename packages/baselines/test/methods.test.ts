@@ -1,5 +1,6 @@
-import { tf, useBackend } from '@lethe/autodiff';
+import { useBackend } from '@lethe/autodiff';
 import { retrain, type TrainConfig, train, Unlearner } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   fineTune,

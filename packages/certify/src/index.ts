@@ -66,9 +66,3 @@ export {
   type SymmetricOperator,
   spectralNorm,
 } from './spectral-norm.js';
-export {
-  type StepRho,
-  type TrajectoryRhoOptions,
-  type TrajectoryRhoResult,
-  trajectoryRho,
-} from './trajectory-rho.js';

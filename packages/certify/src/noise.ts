@@ -2,8 +2,7 @@
 // noise drawn from a predictable generator can be subtracted by anyone who can guess the seed,
 // which voids the certificate. The seeded source exists for reproducible experiments only.
 import { randomBytes } from 'node:crypto';
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { Rng } from '@lethe/core';
 import { requireInRange, requireInteger, requireNonNegative } from './validate.js';
 
 export type NoiseSourceKind = 'crypto' | 'seeded';
@@ -41,15 +40,15 @@ export function cryptoNoiseSource(): NoiseSource {
   };
 }
 
-/** A reproducible source (xoroshiro128+ from pure-rand). Not private if the seed is known. */
+/** A reproducible source (@lethe/core's Rng). Not private if the seed is known. */
 export function seededNoiseSource(seed: number): NoiseSource {
   requireInteger('seededNoiseSource', 'seed', seed, 0);
   requireInRange('seededNoiseSource', 'seed', seed, 0, 0xffffffff, 'an integer in [0, 2^32 - 1]');
-  const rng = xoroshiro128plus(seed | 0);
+  const rng = new Rng(seed);
   return {
     kind: 'seeded',
-    algorithm: 'xoroshiro128+ (pure-rand 8.4.2)',
-    nextUniform: () => uniformFloat64(rng),
+    algorithm: 'xoshiro128** (@lethe/core Rng)',
+    nextUniform: () => rng.nextFloat(),
   };
 }
 

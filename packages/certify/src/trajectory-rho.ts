@@ -1,5 +1,6 @@
-import { type Model, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
 import { DataTensors, type TrainingData, type Trajectory, WeightsCursor } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 import { type SpectralNormOptions, type SymmetricOperator, spectralNorm } from './spectral-norm.js';
 
 export interface TrajectoryRhoOptions {

@@ -160,7 +160,7 @@ describe('certificates', () => {
   it('flags seeded noise unless the caller allows it (reproducible experiments)', () => {
     const accountant = new PrivacyAccountant();
     const { cert, weights } = releaseOne(accountant, ['u1'], seededNoiseSource(3));
-    expect(cert.noise).toEqual({ source: 'seeded', algorithm: 'xoroshiro128+ (pure-rand 8.4.2)' });
+    expect(cert.noise).toEqual({ source: 'seeded', algorithm: 'xoshiro128** (@lethe/core Rng)' });
     expect(verifyCertificate(cert, weights, accountant.toJSON())[0]).toMatch(
       /only 'crypto' noise is private/,
     );

@@ -78,7 +78,7 @@ describe('gaussianNoise', () => {
   it('records the source kind and algorithm', () => {
     expect(seededNoiseSource(1)).toMatchObject({
       kind: 'seeded',
-      algorithm: expect.stringMatching(/pure-rand/),
+      algorithm: expect.stringMatching(/xoshiro128/),
     });
     expect(cryptoNoiseSource().algorithm).toMatch(/node:crypto/);
   });

@@ -1,8 +1,9 @@
-import { createModel, Rng, useBackend } from '@lethe/autodiff';
+import { createModel, useBackend } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { buildSchedule, type TrainConfig, train } from '@lethe/recollect';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hessian64 } from '../../autodiff/test/reference64.js';
-import { trajectoryRho } from '../src/index.js';
+import { trajectoryRho } from '../src/trajectory.js';
 import { jacobiEigenvalues } from './reference.js';
 
 const inputs = 4;

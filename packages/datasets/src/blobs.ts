@@ -1,5 +1,5 @@
+import { Rng } from '@lethe/core';
 import { createDataset, type Dataset } from './dataset.js';
-import { SeededRandom } from './random.js';
 
 export interface MakeBlobsOptions {
   /** Number of samples. */
@@ -37,10 +37,10 @@ export function makeBlobs(options: MakeBlobsOptions): Dataset {
   if (!(centerBox >= 0) || !Number.isFinite(centerBox)) {
     throw new Error(`makeBlobs: centerBox must be a finite number >= 0, got ${centerBox}.`);
   }
-  const random = new SeededRandom(seed);
+  const random = new Rng(seed);
   const centers = Float64Array.from(
     { length: classes * features },
-    () => (2 * random.float() - 1) * centerBox,
+    () => (2 * random.nextFloat() - 1) * centerBox,
   );
   const y = random.shuffle(Int32Array.from({ length: n }, (_, i) => i % classes));
   const x = new Float32Array(n * features);

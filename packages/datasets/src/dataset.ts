@@ -1,3 +1,5 @@
+import { selectRows } from '@lethe/core';
+
 /** One set of labelled samples, stored flat so it can go straight into a tensor. */
 export interface Dataset {
   readonly name: string;
@@ -78,14 +80,7 @@ export function createDataset(parts: DatasetParts): Dataset {
 
 /** Copies the samples at `indices` (in that order) into a new Dataset. */
 export function takeSamples(ds: Dataset, indices: ArrayLike<number>, name = ds.name): Dataset {
-  const size = featureSize(ds.featureShape);
-  const x = new Float32Array(indices.length * size);
-  const y = new Int32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    x.set(ds.x.subarray(i * size, (i + 1) * size), k * size);
-    y[k] = ds.y[i]!;
-  }
+  const { x, y } = selectRows(ds, indices, featureSize(ds.featureShape));
   return createDataset({
     name,
     x,

@@ -1,5 +1,5 @@
+import { Rng } from '@lethe/core';
 import { type Dataset, type DatasetSplit, takeSamples } from './dataset.js';
-import { SeededRandom } from './random.js';
 
 export interface TrainTestSplitOptions {
   /** Share of each class that goes to the test set, in (0, 1). */
@@ -42,7 +42,7 @@ export function stratifiedSplitIndices(
   const counts = new Array<number>(numClasses).fill(0);
   for (const label of y) counts[label]! += 1;
   const quotas = testQuotas(counts, testFraction);
-  const random = new SeededRandom(seed);
+  const random = new Rng(seed);
   const order = random.permutation(y.length);
   const testTaken = new Array<number>(numClasses).fill(0);
   const test: number[] = [];

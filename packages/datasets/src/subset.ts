@@ -1,5 +1,5 @@
+import { Rng } from '@lethe/core';
 import { type Dataset, takeSamples } from './dataset.js';
-import { SeededRandom } from './random.js';
 
 /**
  * n distinct samples of `ds` drawn without replacement, in a seeded random order. The same
@@ -16,7 +16,7 @@ export function subset(ds: Dataset, n: number, seed: number): Dataset {
         `use n <= ${ds.n}.`,
     );
   }
-  const random = new SeededRandom(seed);
+  const random = new Rng(seed);
   // Partial Fisher-Yates: only the first n positions need to be settled.
   const order = new Int32Array(ds.n);
   for (let i = 0; i < ds.n; i++) order[i] = i;

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { backendInfo, type Model } from '@lethe/autodiff';
+import { backendInfo, type Model, recipeOf } from '@lethe/autodiff';
 import type { ApproximatorStore } from '@lethe/store';
 import { DataTensors, type TrainingData, validateData } from './data.js';
 import { computeApproximators } from './recursion.js';
@@ -143,12 +143,7 @@ async function runInWorkers(
   setupModules: readonly string[],
   report: (fraction: number) => void,
 ): Promise<Float32Array> {
-  if (!model.spec) {
-    throw new Error(
-      `Model ${model.name} was not made by createModel(), so worker threads cannot rebuild it: register it with registerModel() and create it with createModel(), or use workers: 1.`,
-    );
-  }
-  const spec = model.spec;
+  const recipe = recipeOf(model);
   if (initial && initial.length !== ids.length * model.d) {
     throw new Error(
       `initial has ${initial.length} values, expected ids.length * d = ${ids.length * model.d}.`,
@@ -169,7 +164,7 @@ async function runInWorkers(
         new Promise<Float32Array>((resolve, reject) => {
           const task: WorkerTask = {
             backend: backendInfo().name,
-            model: { name: spec.name, options: spec.options, digest: model.digest },
+            model: recipe,
             setupModules,
             data,
             trajectory,

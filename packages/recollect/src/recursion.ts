@@ -1,4 +1,5 @@
-import { applyClipJacobian, clipState, type Model, tf } from '@lethe/autodiff';
+import { applyClipJacobian, clipState, type Model } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataTensors } from './data.js';
 import { WeightsCursor } from './replay.js';
 import type { Trajectory } from './trajectory.js';

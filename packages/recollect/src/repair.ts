@@ -1,4 +1,5 @@
-import { deriveSeed, type Model, Rng } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
+import { deriveSeed, Rng } from '@lethe/core';
 import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
 import type { TrainingData } from './data.js';
 import { recollect } from './recollect.js';

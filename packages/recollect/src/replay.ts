@@ -1,4 +1,5 @@
-import { type Model, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataTensors } from './data.js';
 import { sgdStep } from './step.js';
 import type { Trajectory } from './trajectory.js';

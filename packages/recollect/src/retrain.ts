@@ -1,4 +1,5 @@
-import { type Model, tf } from '@lethe/autodiff';
+import type { Model } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import { DataTensors, type TrainingData } from './data.js';
 import { sgdStep } from './step.js';
 import { assertTrajectoryMatches, type Trajectory } from './trajectory.js';

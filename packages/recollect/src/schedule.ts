@@ -1,4 +1,4 @@
-import { deriveSeed, Rng } from '@lethe/autodiff';
+import { deriveSeed, Rng } from '@lethe/core';
 import type { TrainConfig } from './config.js';
 
 /** One SGD step of the schedule: which samples, and the step size. */

@@ -1,4 +1,5 @@
-import { type Batch, type ClipState, clipGradient, type Model, tf } from '@lethe/autodiff';
+import { type Batch, type ClipState, clipGradient, type Model } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface StepResult {
   readonly next: tf.Tensor1D;

@@ -1,4 +1,5 @@
-import { backendInfo, type Model, tf } from '@lethe/autodiff';
+import { backendInfo, type Model } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import { type TrainConfig, validateConfig } from './config.js';
 import { DataTensors, type TrainingData, validateData } from './data.js';
 import { buildSchedule, type ScheduledStep } from './schedule.js';

@@ -1,15 +1,12 @@
 import type { BackendName } from '@lethe/autodiff';
+import type { ModelRecipe } from '@lethe/core';
 import type { TrainingData } from './data.js';
 import type { Trajectory } from './trajectory.js';
 
 /** What a recollection worker thread receives. */
 export interface WorkerTask {
   readonly backend: BackendName;
-  readonly model: {
-    readonly name: string;
-    readonly options: Readonly<Record<string, unknown>>;
-    readonly digest: string;
-  };
+  readonly model: ModelRecipe;
   /** Modules the worker imports first (e.g. ones that register custom models). */
   readonly setupModules: readonly string[];
   readonly data: TrainingData;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createModel, useBackend } from '@lethe/autodiff';
+import { rebuildModel, useBackend } from '@lethe/autodiff';
 import { DataTensors } from './data.js';
 import { computeApproximators } from './recursion.js';
 import type { WorkerMessage, WorkerTask } from './worker-protocol.js';
@@ -12,12 +12,7 @@ async function run(task: WorkerTask): Promise<void> {
   try {
     for (const m of task.setupModules) await import(m);
     await useBackend(task.backend);
-    const model = createModel(task.model.name, task.model.options);
-    if (model.digest !== task.model.digest) {
-      throw new Error(
-        `Worker rebuilt model ${task.model.name} with a different layout (digest ${model.digest}, expected ${task.model.digest}).`,
-      );
-    }
+    const model = rebuildModel(task.model);
     const data = new DataTensors(model, task.data);
     let last = 0;
     const vectors = computeApproximators({

@@ -1,4 +1,5 @@
-import { createModel, type Model, Rng } from '@lethe/autodiff';
+import { createModel, type Model } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { createMemoryStore } from '@lethe/store';
 import {
   storeIdentity,

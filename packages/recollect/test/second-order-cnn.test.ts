@@ -8,9 +8,9 @@ import {
   registerModel,
   relu,
   sequential,
-  tf,
   useBackend,
 } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DataTensors,

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { availableBackends, listModels, tf } from '@lethe/autodiff';
+import { availableBackends, listModels } from '@lethe/autodiff';
+import * as tf from '@tensorflow/tfjs-core';
 import { markdownTable, writeAtomic } from '../report.js';
 import type { KernelMeasurement, KernelTask } from './protocol.js';
 

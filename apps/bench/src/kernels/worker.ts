@@ -1,5 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createModel, Rng, tf, useBackend } from '@lethe/autodiff';
+import { createModel, useBackend } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { median } from '../report.js';
 import type { KernelMeasurement, KernelTask } from './protocol.js';
 

@@ -1,5 +1,5 @@
+import type { Rng } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../rng.js';
 import {
   augmentedDirections,
   type Conv2dOptions,

@@ -1,5 +1,5 @@
+import type { Rng } from '@lethe/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '../rng.js';
 
 /**
  * One differentiable layer, written out by hand for the first and second order.

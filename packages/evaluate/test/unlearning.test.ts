@@ -1,4 +1,5 @@
-import { deriveSeed, Rng, useBackend } from '@lethe/autodiff';
+import { useBackend } from '@lethe/autodiff';
+import { deriveSeed, Rng } from '@lethe/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_KINDS, posteriors, type UnlearningPairs, unlearningAttack } from '../src/index.js';
 import {

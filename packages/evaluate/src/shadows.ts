@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { logitScaledConfidence } from './confidence.js';
 import { requirePositiveInteger } from './validate.js';
 

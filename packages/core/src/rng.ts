@@ -1,7 +1,11 @@
+import { LetheError } from './errors.js';
+
 /**
- * Seeded pseudo-random numbers: xoshiro128** seeded through splitmix32.
- * Written here rather than imported so that a run's permutations and initial weights stay bit
- * for bit the same across dependency upgrades (trajectories are replayed from seeds).
+ * The one seeded generator of Lethe (training permutations, initial weights, subsets, splits,
+ * synthetic data, shadow models): xoshiro128** seeded through splitmix32. Written here rather
+ * than imported because a recorded run is replayed from its seed: the stream must stay bit for
+ * bit the same across dependency upgrades, which only code we own can promise. Not for privacy
+ * noise: that comes from a cryptographic source (@lethe/certify).
  */
 export class Rng {
   private s0: number;
@@ -11,7 +15,13 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}.`);
+    // Seeds are 32-bit integers: fractions or wider values would be silently folded.
+    if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 32) {
+      throw new LetheError(
+        'invalid-argument',
+        `Seed must be an integer in [-2^31, 2^32), got ${seed}; pass a whole number (deriveSeed makes one from several).`,
+      );
+    }
     let x = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
     const next = (): number => {
       // splitmix32
@@ -56,13 +66,21 @@ export class Rng {
   /** Uniform integer in [0, n), without modulo bias. */
   nextInt(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > 2 ** 32) {
-      throw new Error(`nextInt needs an integer bound in [1, 2^32], got ${n}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `nextInt needs a positive integer bound of at most 2^32, got ${n}.`,
+      );
     }
     const limit = 2 ** 32 - (2 ** 32 % n);
     for (;;) {
       const r = this.nextUint32();
       if (r < limit) return r % n;
     }
+  }
+
+  /** Uniform integer in [from, to], both included. */
+  int(from: number, to: number): number {
+    return from + this.nextInt(to - from + 1);
   }
 
   /** Standard normal (Box-Muller, both values used). */
@@ -80,17 +98,22 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  /** Fisher-Yates shuffle of the whole array, in place. */
+  shuffle<T extends { length: number; [i: number]: number }>(values: T): T {
+    for (let i = values.length - 1; i > 0; i--) {
+      const j = this.nextInt(i + 1);
+      const tmp = values[i]!;
+      values[i] = values[j]!;
+      values[j] = tmp;
+    }
+    return values;
+  }
+
+  /** A uniformly random permutation of 0..n-1. */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = this.nextInt(i + 1);
-      const tmp = p[i]!;
-      p[i] = p[j]!;
-      p[j] = tmp;
-    }
-    return p;
+    return this.shuffle(p);
   }
 }
 

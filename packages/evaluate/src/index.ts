@@ -1,4 +1,5 @@
-// Public API of @lethe/mia: ROC tools, LiRA (MIA-L) and the unlearning attack (MIA-U).
+// Public API of @lethe/evaluate: metrics from weights and logits (distance, accuracy, losses,
+// correlation), ROC tools, LiRA (MIA-L) and the unlearning attack (MIA-U). No tensors.
 export {
   type AttackClassifier,
   type AttackModel,
@@ -9,6 +10,7 @@ export { logitScaledConfidence, posteriors } from './confidence.js';
 export { FEATURE_KINDS, type FeatureKind, unlearningFeatures } from './features.js';
 export { type LiraOptions, liraScores } from './lira.js';
 export type { Matrix } from './matrix.js';
+export { accuracy, crossEntropyLosses, l2Distance, pearson } from './metrics.js';
 export {
   type AttackMetrics,
   attackMetrics,

@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { describe, expect, it } from 'vitest';
 import { attackMetrics, type Matrix, trainAttack } from '../src/index.js';
 

@@ -1,6 +1,8 @@
-import { createModel, deriveSeed, type Model, tf } from '@lethe/autodiff';
+import { createModel, type Model } from '@lethe/autodiff';
+import { deriveSeed } from '@lethe/core';
 import { makeBlobs } from '@lethe/datasets';
 import { type TrainConfig, type TrainingData, train, Unlearner } from '@lethe/recollect';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Gaussian inputs with labels drawn independently of them (blobs with every centre at 0):

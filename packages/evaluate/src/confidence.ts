@@ -1,6 +1,6 @@
 import { requireFinite, requirePositiveInteger } from './validate.js';
 
-function checkLogits(where: string, logits: ArrayLike<number>, classes: number): number {
+export function checkLogits(where: string, logits: ArrayLike<number>, classes: number): number {
   requirePositiveInteger(where, 'classes', classes);
   if (classes < 2) throw new Error(`${where}: needs at least 2 classes, got ${classes}.`);
   if (logits.length % classes !== 0) {

@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/autodiff';
+import { Rng } from '@lethe/core';
 import { applyStandardizer, checkMatrix, fitStandardizer, type Matrix } from './matrix.js';
 import { requireBinaryLabels, requirePositiveInteger, requireSameLength } from './validate.js';
 

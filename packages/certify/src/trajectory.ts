@@ -1,0 +1,9 @@
+// @lethe/certify/trajectory: what needs the recorded run and tensors (TensorFlow.js, the
+// engine). Kept off the main entry so that calibrating noise and verifying a certificate need
+// neither; install @lethe/autodiff and @lethe/recollect to use it.
+export {
+  type StepRho,
+  type TrajectoryRhoOptions,
+  type TrajectoryRhoResult,
+  trajectoryRho,
+} from './trajectory-rho.js';
