@@ -49,6 +49,11 @@ export {
 } from './noise.js';
 export { DEFAULT_RDP_ORDERS, rdpToEpsilon } from './rdp.js';
 export {
+  type CertifiedRelease,
+  type CertifiedReleaseOptions,
+  certifiedRelease,
+} from './release.js';
+export {
   type PaperSensitivityModel,
   type PaperSensitivityParams,
   paperSensitivity,
