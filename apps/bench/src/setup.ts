@@ -1,7 +1,8 @@
 import { type BackendInfo, createModel, type Model, useBackend } from '@lethe/autodiff';
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { type Dataset, loadDatasetSpec, subset } from '@lethe/datasets';
 import { PAPER_CNN, PAPER_LOGISTIC, type TrainConfig, type TrainingData } from '@lethe/recollect';
+import type { FlagValues } from './flags.js';
 
 /** Flags shared by the experiments that train a model. */
 export interface ExperimentFlags {
@@ -26,6 +27,27 @@ export interface Experiment {
   readonly train: Dataset;
   readonly test: Dataset;
   readonly trainingData: TrainingData;
+}
+
+/** The training flags as an experiment reads them (TRAINING_FLAGS and COMMON_FLAGS). */
+export function readTrainingFlags(
+  v: FlagValues,
+  defaults: { readonly model?: string; readonly dataset?: string } = {},
+): ExperimentFlags {
+  return {
+    model: v.string('model') ?? defaults.model ?? 'logistic',
+    dataset: v.string('dataset') ?? defaults.dataset ?? 'mnist',
+    n: v.number('n'),
+    epochs: v.number('epochs'),
+    batchSize: v.number('batch-size'),
+    lr: v.number('lr'),
+    lrDecay: v.number('lr-decay'),
+    clip: v.number('clip'),
+    l2: v.number('l2'),
+    seed: v.number('seed') ?? 42,
+    backend: v.string('backend'),
+    quick: v.boolean('quick'),
+  };
 }
 
 /** The paper's setting for the model, with the flags' overrides; --quick shrinks it. */
@@ -66,6 +88,17 @@ export async function setUp(flags: ExperimentFlags): Promise<Experiment> {
     test: split.test,
     trainingData: { x: train.x, y: train.y, n: train.n },
   };
+}
+
+/** Refuses a forget count the setting cannot serve, before any work starts. */
+export function checkForgetCount(flags: ExperimentFlags, m: number): void {
+  const { n } = resolveConfig(flags);
+  if (!(Number.isInteger(m) && m >= 1 && m < n)) {
+    throw new LetheError(
+      'invalid-argument',
+      `--forget ${m} must be an integer in [1, n - 1 = ${n - 1}]: forget fewer samples or train on more (--n).`,
+    );
+  }
 }
 
 /** A seeded choice of m distinct training ids to forget. */

@@ -17,6 +17,14 @@ describe('bench CLI', () => {
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.backend).toMatch(/^(node|wasm|cpu)$/);
     expect(result.config.n).toBe(200);
+    // The writer's metadata: format, experiment, argv without absolute paths, machine, versions.
+    expect(result.format).toBe(1);
+    expect(result.experiment).toBe('verify');
+    expect(result.run.argv).not.toContain(out);
+    expect(JSON.stringify(result.run)).not.toContain(tmpdir());
+    expect(result.run.machine.cores).toBeGreaterThan(0);
+    expect(result.run.versions['@lethe/recollect']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(readFileSync(join(out, 'result.md'), 'utf8')).toContain('distance HF to retrain (\\|B\\|)');
     for (const key of ['hf', 'retrainShift', 'hfToCodeRetrain', 'hf2'])
       expect(result.distance[key]).toBeGreaterThan(0);
     // Unlearning moves the weights toward the retrained model, second order closer still.
@@ -54,6 +62,38 @@ describe('bench CLI', () => {
     const one = result.results[0];
     for (const key of ['msPerVectorBatched', 'msPerVectorSingle', 'gflops', 'matmulGflops'])
       expect(one[key]).toBeGreaterThan(0);
+  });
+
+  it('--help lists the experiments; <experiment> --help its flags with defaults; --version', () => {
+    const all = run('--help');
+    expect(all.status).toBe(0);
+    for (const name of ['verify', 'kernels', 'certify', 'compare', 'mia'])
+      expect(all.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    const verify = run('verify', '--help');
+    expect(verify.stdout).toMatch(/--forget N +samples to forget \(default 50 \(--quick 10\)\)/);
+    expect(verify.stdout).toMatch(/--backend node\|wasm\|cpu/);
+    expect(run('--version').stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('refuses flags of other experiments and bad values before any work', () => {
+    const wrong = run('verify', '--shadows', '4');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/verify has no flag --shadows; its flags are --model, --dataset/);
+    expect(run('verify', '--workers', '0').stderr).toMatch(/--workers 0 is out of range/);
+    expect(run('verify', '--workers', '1.5').stderr).toMatch(
+      /--workers expects a whole number, got "1.5"/,
+    );
+    expect(run('verify', '--forget', '5000').stderr).toMatch(/--forget 5000 must be an integer/);
+    expect(run('certify', '--delta', '2').stderr).toMatch(/--delta 2 is out of range/);
+    // A directory that cannot be created fails at once (Node's own mkdir -p loops under /proc).
+    const proc = spawnSync(process.execPath, [cli, 'verify', '--out', '/proc/lethe/x'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(proc.status).toBe(1);
+    expect(proc.stderr).toMatch(/--out \/proc\/lethe\/x: cannot write there/);
+    // Nothing but the summary on stdout when a run fails.
+    expect(wrong.stdout).toBe('');
   });
 
   it('bad flags fail with a message that names them', () => {

@@ -2,21 +2,33 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALL_METHODS, mergeCompare, QUICK, runCompare } from '../src/compare.js';
+import { compare } from '../src/experiments/compare/index.js';
+import { mergeCompare } from '../src/experiments/compare/merge.js';
+import { ALL_METHODS, QUICK } from '../src/experiments/compare/options.js';
+import type { SummaryEntry } from '../src/experiments/compare/report.js';
+import { runExperiment } from '../src/run-experiment.js';
+
+const backend = process.env.LETHE_BACKEND ?? 'wasm';
+interface Saved {
+  entries: SummaryEntry[];
+}
+const readResult = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as Saved;
 
 describe('bench compare --quick', () => {
   it('runs every method against retraining and writes result.json, result.md and plots', async () => {
     const out = mkdtempSync(join(tmpdir(), 'lethe-compare-'));
     try {
-      const result = await runCompare({
-        settings: ['logistic'],
-        seed: 42,
-        quick: true,
-        workers: 1,
-        backend: process.env.LETHE_BACKEND ?? 'wasm',
+      await runExperiment(compare, [
+        '--quick',
+        '--workers',
+        '1',
+        '--backend',
+        backend,
+        '--out',
         out,
-      });
-      const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as typeof result;
+      ]);
+      const saved = readResult(out);
       const names = saved.entries.map((e) => e.method);
       expect(names).toEqual(['original', 'retrain', ...ALL_METHODS]);
       for (const e of saved.entries) {
@@ -49,22 +61,36 @@ describe('bench compare --quick', () => {
 
   it('merges runs made one seed per process into one report, and refuses repeats', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lethe-merge-'));
-    const run = (seed: number, dir: string, deletions = [5, 10]) =>
-      runCompare({
-        settings: ['logistic'],
-        seed,
-        seeds: 1,
+    const run = async (seed: number, dir: string, deletions = '5,10') => {
+      await runExperiment(compare, [
+        '--quick',
+        '--seed',
+        String(seed),
+        '--seeds',
+        '1',
+        '--deletions',
         deletions,
-        methods: ['hessian-free', 'fine-tune'],
-        quick: true,
-        workers: 1,
-        backend: process.env.LETHE_BACKEND ?? 'wasm',
-        out: join(root, dir),
-      });
+        '--methods',
+        'hessian-free,fine-tune',
+        '--workers',
+        '1',
+        '--backend',
+        backend,
+        '--out',
+        join(root, dir),
+      ]);
+      return readResult(join(root, dir));
+    };
     try {
       const a = await run(7, 'a');
       const b = await run(8, 'b');
-      const merged = mergeCompare([join(root, 'a'), join(root, 'b')], join(root, 'm'));
+      await runExperiment(compare, [
+        '--merge',
+        `${join(root, 'a')},${join(root, 'b')}`,
+        '--out',
+        join(root, 'm'),
+      ]);
+      const merged = readResult(join(root, 'm'));
       const hf = merged.entries.find((e) => e.method === 'hessian-free')!;
       expect(hf.seeds).toEqual([7, 8]);
       const single = (r: typeof a) => r.entries.find((e) => e.method === 'hessian-free')!;
@@ -73,14 +99,14 @@ describe('bench compare --quick', () => {
         single(b).perDeletion[1]!.distance.mean,
       ]);
       expect(readFileSync(join(root, 'm', 'result.md'), 'utf8')).toContain('seeds 7, 8');
-      expect(() => mergeCompare([join(root, 'a'), join(root, 'a')], undefined)).toThrow(
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'a')])).toThrow(
         /logistic seed 7 appears twice/,
       );
-      await run(9, 'c', [5]);
-      expect(() => mergeCompare([join(root, 'a'), join(root, 'c')], undefined)).toThrow(
+      await run(9, 'c', '5');
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'c')])).toThrow(
         /differ in deletion counts/,
       );
-      expect(() => mergeCompare([join(root, 'a'), join(root, 'nope')], undefined)).toThrow(
+      expect(() => mergeCompare([join(root, 'a'), join(root, 'nope')])).toThrow(
         /cannot read .*nope.*result\.json/,
       );
     } finally {
@@ -88,15 +114,18 @@ describe('bench compare --quick', () => {
     }
   });
 
-  it('rejects unknown settings and methods with the valid choices', async () => {
-    await expect(runCompare({ settings: ['resnet'], seed: 1, quick: true })).rejects.toThrow(
-      /unknown setting "resnet"; use logistic,cnn/,
+  it('rejects unknown settings, methods and flags with the valid choices, before any work', async () => {
+    await expect(runExperiment(compare, ['--settings', 'resnet'])).rejects.toThrow(
+      /--settings "resnet" is not one of logistic, cnn/,
     );
-    await expect(
-      runCompare({ settings: ['logistic'], methods: ['lbfgs'], seed: 1, quick: true }),
-    ).rejects.toThrow(/unknown method "lbfgs"/);
-    await expect(
-      runCompare({ settings: ['logistic'], deletions: [0], seed: 1, quick: true }),
-    ).rejects.toThrow(/--deletions: 0/);
+    await expect(runExperiment(compare, ['--methods', 'lbfgs'])).rejects.toThrow(
+      /--methods "lbfgs" is not one of hessian-free/,
+    );
+    await expect(runExperiment(compare, ['--deletions', '0'])).rejects.toThrow(
+      /--deletions 0 is out of range: use a value >= 1/,
+    );
+    await expect(runExperiment(compare, ['--forget', '3'])).rejects.toThrow(
+      /compare has no flag --forget; its flags are --settings/,
+    );
   });
 });

@@ -4,28 +4,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MIA_DEFAULTS, MIA_QUICK, runMia } from '../src/mia.js';
+import { mia } from '../src/experiments/mia/index.js';
+import { MIA_DEFAULTS, type MiaMeasurement } from '../src/experiments/mia/run.js';
+import { runExperiment } from '../src/run-experiment.js';
+
+/** result.json: the experiment's record, its name and the writer's metadata. */
+type Saved = MiaMeasurement['result'] & {
+  experiment: string;
+  run: { versions: Record<string, string> };
+};
 
 describe('bench mia --quick', () => {
   it('runs LiRA and MIA-U at every noise level and writes result.json, result.md and the plots', async () => {
     const out = mkdtempSync(join(tmpdir(), 'lethe-mia-'));
     try {
-      const result = await runMia({
-        model: 'logistic',
-        dataset: MIA_QUICK.dataset,
-        seed: 42,
-        quick: true,
-        backend: process.env.LETHE_BACKEND ?? 'wasm',
-        shadows: MIA_QUICK.shadows,
-        unlearnShadows: MIA_QUICK.unlearnShadows,
-        forget: MIA_QUICK.forget,
-        delta: MIA_DEFAULTS.delta,
-        epsilons: MIA_DEFAULTS.epsilons,
-        sigmas: MIA_DEFAULTS.sigmas,
-        rhoSteps: 2,
+      await runExperiment(mia, [
+        '--quick',
+        '--rho-steps',
+        '2',
+        '--backend',
+        process.env.LETHE_BACKEND ?? 'wasm',
+        '--out',
         out,
-      });
-      const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as typeof result;
+      ]);
+      const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Saved;
       expect(saved.experiment).toBe('mia');
       expect(saved.backend).toMatch(/^(node|wasm|cpu)$/);
       expect(saved.config).toMatchObject({ n: 200, poolSize: 400, shadows: 4, forget: 20 });
@@ -34,7 +36,7 @@ describe('bench mia --quick', () => {
       expect(saved.sensitivity.rhoMeasurement!.perStep).toHaveLength(2);
       expect(saved.sensitivity.rho).toBe(saved.sensitivity.rhoMeasurement!.value);
       expect(saved.sensitivity.value).toBeGreaterThan(0);
-      expect(saved.versions['@lethe/evaluate']).toMatch(/^\d+\.\d+\.\d+/);
+      expect(saved.run.versions['@lethe/evaluate']).toMatch(/^\d+\.\d+\.\d+/);
       expect(saved.lira.map((l) => l.name)).toHaveLength(3);
       expect(saved.aucNullStd.miaU).toBeCloseTo(Math.sqrt(41 / (12 * 20 * 20)), 12);
       for (const l of saved.lira) {

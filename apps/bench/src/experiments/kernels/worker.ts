@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createModel, useBackend } from '@lethe/autodiff';
 import { Rng } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { median } from '../report.js';
+import { median } from '../../stats.js';
 import type { KernelMeasurement, KernelTask } from './protocol.js';
 
 // Times Hessian-matrix products of one model in this thread, on its own backend.

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import type { Model } from '@lethe/autodiff';
 import {
   addGaussianNoise,
   analyticGaussianEpsilon,
@@ -9,30 +7,26 @@ import {
   seededNoiseSource,
 } from '@lethe/certify';
 import { trajectoryRho } from '@lethe/certify/trajectory';
-import { deriveSeed, Rng } from '@lethe/core';
-import { type Dataset, takeSamples } from '@lethe/datasets';
+import { deriveSeed, LetheError, Rng } from '@lethe/core';
+import { takeSamples } from '@lethe/datasets';
 import {
   type AttackClassifier,
   type AttackMetrics,
   attackMetrics,
   aucNullStd,
   FEATURE_KINDS,
-  type FeatureKind,
   type LiraOptions,
   liraScores,
   logitScaledConfidence,
   posteriors,
-  type Roc,
   trainShadows,
   type UnlearningPairs,
   unlearningAttack,
 } from '@lethe/evaluate';
 import { type TrainResult, train, Unlearner } from '@lethe/recollect';
-import * as tf from '@tensorflow/tfjs-core';
-import { accuracy, backendRecord, versions } from './common.js';
-import { markdownTable, progressLine, writeAtomic } from './report.js';
-import { type ExperimentFlags, resolveConfig, setUp } from './setup.js';
-import { chart, type Series } from './svg.js';
+import { accuracyOn, backendRecord, logitsOn } from '../../measure.js';
+import { progressLine } from '../../progress.js';
+import { type ExperimentFlags, resolveConfig, setUp } from '../../setup.js';
 
 export interface MiaFlags extends ExperimentFlags {
   /** LiRA shadow models (even). */
@@ -52,8 +46,7 @@ export interface MiaFlags extends ExperimentFlags {
    * on logistic MNIST the measured rho is above 1 and the bound explodes as rho^T.
    */
   readonly rhoSteps: number;
-  readonly workers?: number;
-  readonly out?: string;
+  readonly workers?: number | undefined;
 }
 
 export const MIA_DEFAULTS = {
@@ -74,7 +67,7 @@ export const MIA_QUICK = {
   forget: 20,
 } as const;
 
-const CLASSIFIERS: readonly AttackClassifier[] = ['logistic', 'mlp'];
+export const CLASSIFIERS: readonly AttackClassifier[] = ['logistic', 'mlp'];
 
 const LIRA_VARIANTS: readonly { name: string; options: LiraOptions }[] = [
   { name: 'online, global variance', options: { variant: 'online', variance: 'global' } },
@@ -94,62 +87,37 @@ const pick = (m: AttackMetrics): Metrics => ({
   tprAt01pctFpr: m.tprAt01pctFpr,
 });
 
-/** Logits of the weights on every sample of the dataset, [n, classes] row by row. */
-function logitsOn(model: Model, weights: Float32Array, data: Dataset): Float32Array {
-  const size = data.featureShape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(data.n * model.numClasses);
-  const chunk = 512;
-  for (let start = 0; start < data.n; start += chunk) {
-    const end = Math.min(data.n, start + chunk);
-    const part = tf.tidy(() =>
-      model
-        .logits(
-          weights,
-          tf.tensor2d(data.x.subarray(start * size, end * size), [end - start, size]),
-        )
-        .dataSync(),
-    );
-    out.set(part, start * model.numClasses);
-  }
-  return out;
-}
-
-/** Keeps enough points of a long ROC to draw it on log axes (every point is a circle). */
-function thinRoc(curve: Roc): [number, number][] {
-  const out: [number, number][] = [];
-  let lastF = -1;
-  let lastT = -1;
-  for (let i = 0; i < curve.fpr.length; i++) {
-    const f = curve.fpr[i]!;
-    const t = curve.tpr[i]!;
-    const last = i === curve.fpr.length - 1;
-    if (last || f > lastF * 1.05 + 1e-12 || Math.abs(t - lastT) > 0.01) {
-      out.push([f, t]);
-      lastF = f;
-      lastT = t;
-    }
-  }
-  return out;
+/** Checks the flags against the setting (before any work). */
+export function checkMiaFlags(flags: MiaFlags): void {
+  validate(flags, resolveConfig(flags).n);
 }
 
 function validate(flags: MiaFlags, n: number): void {
   const int = (name: string, v: number, min: number, max: number) => {
     if (!(Number.isInteger(v) && v >= min && v <= max))
-      throw new Error(`--${name} ${v} must be an integer in [${min}, ${max}].`);
+      throw new LetheError(
+        'invalid-argument',
+        `--${name} ${v} must be an integer in [${min}, ${max}].`,
+      );
   };
   int('shadows', flags.shadows, 2, 1024);
   if (flags.shadows % 2 !== 0)
-    throw new Error(`--shadows ${flags.shadows} must be even: every sample is in half of them.`);
+    throw new LetheError(
+      'invalid-argument',
+      `--shadows ${flags.shadows} must be even: every sample is in half of them.`,
+    );
   int('unlearn-shadows', flags.unlearnShadows, 1, flags.shadows);
   // Each model forgets m of its members and probes m never-seen samples, none of them the target's.
   int('forget', flags.forget, 1, Math.floor(n / 4));
   if (!(flags.delta > 0 && flags.delta < 1))
-    throw new Error(`--delta ${flags.delta} must be in (0, 1).`);
+    throw new LetheError('invalid-argument', `--delta ${flags.delta} must be in (0, 1).`);
   for (const e of flags.epsilons)
-    if (!(e > 0 && Number.isFinite(e))) throw new Error(`--epsilons: ${e} is not a number > 0.`);
+    if (!(e > 0 && Number.isFinite(e)))
+      throw new LetheError('invalid-argument', `--epsilons: ${e} is not a number > 0.`);
   int('rho-steps', flags.rhoSteps, 0, 100_000);
   for (const s of flags.sigmas)
-    if (!(s >= 0 && Number.isFinite(s))) throw new Error(`--sigmas: ${s} is not a number >= 0.`);
+    if (!(s >= 0 && Number.isFinite(s)))
+      throw new LetheError('invalid-argument', `--sigmas: ${s} is not a number >= 0.`);
 }
 
 /**
@@ -356,20 +324,18 @@ export async function runMia(flags: MiaFlags) {
     attackProgress((li + 1) / levels.length, `sigma ${level.sigma.toPrecision(3)}`);
     return {
       ...level,
-      testAccuracy: accuracy(model, released, exp.test),
-      forgetAccuracy: accuracy(model, released, pool, targetForget),
+      testAccuracy: accuracyOn(model, released, exp.test),
+      forgetAccuracy: accuracyOn(model, released, pool, targetForget),
       attacks,
     };
   });
   lap('attacks');
 
   const testAccuracy = {
-    target: accuracy(model, target.weights, exp.test),
-    unlearned: accuracy(model, targetPair.unlearned, exp.test),
+    target: accuracyOn(model, target.weights, exp.test),
+    unlearned: accuracyOn(model, targetPair.unlearned, exp.test),
   };
-  const trainAccuracy = accuracy(model, target.weights, pool, targetIds);
-  const require = createRequire(import.meta.url);
-  const miaVersion = (require('@lethe/evaluate/package.json') as { version: string }).version;
+  const trainAccuracy = accuracyOn(model, target.weights, pool, targetIds);
   const result = {
     experiment: 'mia',
     config: {
@@ -388,7 +354,6 @@ export async function runMia(flags: MiaFlags) {
     },
     backend: exp.backend.name,
     backendDetail: backendRecord(exp.backend),
-    versions: { ...versions(), '@lethe/evaluate': miaVersion },
     seed: flags.seed,
     sensitivity: {
       model: rho ? 'paper bound, measured rho' : "paper bound, rho = 1 (the authors' choice)",
@@ -404,138 +369,9 @@ export async function runMia(flags: MiaFlags) {
     seconds: { ...seconds, total: (performance.now() - started) / 1000 },
   };
 
-  const liraTable = markdownTable(
-    ['LiRA variant', 'AUC', 'TPR @ 1% FPR', 'TPR @ 0.1% FPR'],
-    lira.map((r) => [r.name, r.auc, r.tprAt1pctFpr, r.tprAt01pctFpr]),
-  );
-  const fmtEps = (e: number) => (Number.isFinite(e) ? e : 'none');
-  const accuracyTable = markdownTable(
-    ['sigma', 'epsilon', 'test acc', 'forget acc'],
-    miaU.map((l) => [l.sigma, fmtEps(l.epsilon), l.testAccuracy, l.forgetAccuracy]),
-  );
-  const aucTable = markdownTable(
-    ['sigma', 'epsilon', ...FEATURE_KINDS.flatMap((f) => CLASSIFIERS.map((c) => `${f} ${c}`))],
-    miaU.map((l) => [l.sigma, fmtEps(l.epsilon), ...l.attacks.map((a) => a.auc)]),
-  );
-  const tprTable = markdownTable(
-    [
-      'sigma',
-      'feature',
-      'classifier',
-      'AUC',
-      'TPR @ 1% FPR',
-      'TPR @ 0.1% FPR',
-      'AUC on shadow pairs',
-    ],
-    miaU.flatMap((l) =>
-      l.attacks.map((a) => [
-        l.sigma,
-        a.feature,
-        a.classifier,
-        a.auc,
-        a.tprAt1pctFpr,
-        a.tprAt01pctFpr,
-        a.trainAuc,
-      ]),
-    ),
-  );
-  const header =
-    `target: train accuracy ${trainAccuracy}, test accuracy ${testAccuracy.target} ` +
-    `(unlearned, no noise: ${testAccuracy.unlearned}); sensitivity (paper bound, ` +
-    `${rho ? `measured rho = ${rho.value}` : 'rho = 1'}, m = ${m}) ${sensitivity}, delta ${flags.delta}`;
-  process.stdout.write(
-    `\n${header}\n\nMIA-L (LiRA, ${flags.shadows} shadows, ${pool.n} pool samples, half members; ` +
-      `a chance-level AUC has standard deviation ${result.aucNullStd.lira.toFixed(4)}):\n\n${liraTable}\n` +
-      `\nMIA-U: accuracy of the released (unlearned + noise) target:\n\n${accuracyTable}\n` +
-      `\nMIA-U attack AUC (${2 * m} held-out target pairs, ${2 * m * shadowPairs.length} shadow pairs; ` +
-      `a chance-level AUC has standard deviation ${result.aucNullStd.miaU.toFixed(4)}):\n\n${aucTable}\n`,
-  );
-
-  if (flags.out) {
-    writeAtomic(flags.out, 'result.json', `${JSON.stringify(result, null, 2)}\n`);
-    writeAtomic(
-      flags.out,
-      'result.md',
-      `# mia: ${model.name} on ${flags.dataset}\n\n${header}\n\n## MIA-L (LiRA)\n\n` +
-        `Chance-level AUC standard deviation: ${result.aucNullStd.lira.toFixed(4)}.\n\n${liraTable}\n\n` +
-        `## MIA-U: released model accuracy\n\n${accuracyTable}\n\n## MIA-U: attack AUC\n\n` +
-        `${2 * m} held-out target pairs; chance-level AUC standard deviation ${result.aucNullStd.miaU.toFixed(4)}.\n\n${aucTable}\n\n` +
-        `## MIA-U: every attack\n\n${tprTable}\n`,
-    );
-    writeAtomic(
-      flags.out,
-      'lira-roc.svg',
-      chart(
-        lira.map((r) => ({ name: r.name.replace(' variance', ''), points: thinRoc(r.roc) })),
-        {
-          title: `LiRA ROC (${flags.shadows} shadows), log-log`,
-          xLabel: 'false-positive rate',
-          yLabel: 'true-positive rate',
-          logX: true,
-          logY: true,
-          diagonal: true,
-        },
-      ),
-    );
-    // The strongest attack without noise, at every noise level.
-    const best = miaU[0]!.attacks.reduce((a, b) => (b.auc > a.auc ? b : a));
-    const strongest = (l: (typeof miaU)[number]) =>
-      l.attacks.find((a) => a.feature === best.feature && a.classifier === best.classifier)!;
-    writeAtomic(
-      flags.out,
-      'mia-u-roc.svg',
-      chart(
-        miaU.map((l) => ({
-          name: `sigma ${l.sigma === 0 ? 0 : l.sigma.toPrecision(2)}`,
-          points: thinRoc(strongest(l).roc),
-        })),
-        {
-          title: `MIA-U ROC (${best.feature}, ${best.classifier}) by noise level`,
-          xLabel: 'false-positive rate',
-          yLabel: 'true-positive rate',
-          diagonal: true,
-        },
-      ),
-    );
-    const noisy = miaU.filter((l) => l.sigma > 0);
-    if (noisy.length > 0) {
-      for (const classifier of CLASSIFIERS) {
-        const series: Series[] = FEATURE_KINDS.map((feature: FeatureKind) => ({
-          name: feature,
-          points: noisy.map((l) => {
-            const a = l.attacks.find((x) => x.feature === feature && x.classifier === classifier)!;
-            return [l.sigma, a.auc] as const;
-          }),
-        }));
-        writeAtomic(
-          flags.out,
-          `mia-u-auc-${classifier}.svg`,
-          chart(series, {
-            title: `MIA-U AUC vs sigma (${classifier} attack; sigma 0 in result.md)`,
-            xLabel: 'sigma',
-            yLabel: 'attack AUC',
-            logX: true,
-          }),
-        );
-      }
-      writeAtomic(
-        flags.out,
-        'accuracy-vs-sigma.svg',
-        chart(
-          [{ name: 'test accuracy', points: noisy.map((l) => [l.sigma, l.testAccuracy] as const) }],
-          {
-            title: `Test accuracy of the released model (no noise: ${testAccuracy.unlearned.toFixed(3)})`,
-            xLabel: 'sigma',
-            yLabel: 'test accuracy',
-            logX: true,
-          },
-        ),
-      );
-    }
-    process.stderr.write(
-      `mia: wrote ${flags.out}/result.json, result.md, lira-roc.svg, mia-u-roc.svg, mia-u-auc-*.svg, accuracy-vs-sigma.svg\n`,
-    );
-  }
   process.stderr.write(`mia: ${result.seconds.total.toFixed(1)} s\n`);
-  return result;
+  // The ROC curves stay out of result.json (thousands of points); the report draws them.
+  return { result, lira, miaU };
 }
+
+export type MiaMeasurement = Awaited<ReturnType<typeof runMia>>;

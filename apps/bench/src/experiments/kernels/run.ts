@@ -1,11 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { availableBackends, listModels } from '@lethe/autodiff';
-import * as tf from '@tensorflow/tfjs-core';
-import { markdownTable, writeAtomic } from '../report.js';
+import type { ExperimentOutput } from '../../experiment.js';
+import { markdownTable } from '../../table.js';
 import type { KernelMeasurement, KernelTask } from './protocol.js';
 
 export interface KernelsOptions {
-  readonly out?: string;
   readonly models?: readonly string[];
   readonly backends?: readonly string[];
   readonly k: number;
@@ -57,9 +56,7 @@ function runWorkers(
 }
 
 /** `pnpm bench kernels`: batched HMP vs single products, FLOP rate vs matMul, 1 vs 2 workers. */
-export async function runKernels(
-  options: KernelsOptions,
-): Promise<{ backend: string; results: KernelResult[] }> {
+export async function runKernels(options: KernelsOptions): Promise<KernelResult[]> {
   const backends = options.backends ?? availableBackends();
   const models = options.models ?? listModels();
   const results: KernelResult[] = [];
@@ -111,6 +108,11 @@ export async function runKernels(
       }
     }
   }
+  return results;
+}
+
+/** The table of measurements. */
+export function kernelsOutput(results: readonly KernelResult[]): ExperimentOutput {
   const table = markdownTable(
     [
       'model',
@@ -141,12 +143,9 @@ export async function runKernels(
       r.scalingVsOneWorker ? `${r.scalingVsOneWorker.toFixed(2)}x` : '',
     ]),
   );
-  process.stdout.write(`\n${table}\n`);
-  const record = { backend: results[0]?.backend ?? 'none', tfjs: tf.version_core, results };
-  if (options.out) {
-    writeAtomic(options.out, 'result.json', `${JSON.stringify(record, null, 2)}\n`);
-    writeAtomic(options.out, 'result.md', `# Kernel benchmark\n\n${table}\n`);
-    process.stderr.write(`kernels: wrote ${options.out}/result.json\n`);
-  }
-  return record;
+  return {
+    result: { backend: results[0]?.backend ?? 'none', results },
+    markdown: `# Kernel benchmark\n\n${table}\n`,
+    summary: table,
+  };
 }

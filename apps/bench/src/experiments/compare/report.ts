@@ -1,6 +1,8 @@
 import type { TrainConfig } from '@lethe/recollect';
-import { markdownTable, mean, std } from './report.js';
-import { chart } from './svg.js';
+import type { ExperimentOutput } from '../../experiment.js';
+import { mean, std } from '../../stats.js';
+import { chart } from '../../svg.js';
+import { markdownTable } from '../../table.js';
 
 export interface RequestRun {
   readonly m: number;
@@ -302,4 +304,41 @@ export function chartsFor(entries: readonly SummaryEntry[]): [string, string][] 
     ]);
   }
   return files;
+}
+
+const PROTOCOL =
+  'Per seed: a training subset, run and forget permutation of their own; each method prepared once, each deletion count an independent batch request from the prepared state; distances to the |B|-normalised retrain (paper) and to the |B \\ U| one (authors code).';
+
+/** What a comparison (or a merge of several) measured, complete or so far. */
+export interface CompareParts {
+  readonly complete: boolean;
+  readonly backend: { name: string; reason: string; unavailable: unknown } | undefined;
+  readonly flags: Readonly<Record<string, unknown>>;
+  readonly totalSeconds: number;
+  readonly notRun: readonly NotRun[];
+  readonly runs: readonly CompareRun[];
+  readonly mergedFrom?: readonly string[];
+}
+
+export function compareOutput(parts: CompareParts): ExperimentOutput {
+  const summary = aggregate(parts.runs);
+  const backend = parts.backend?.name ?? 'unknown';
+  const markdown = markdownReport(summary, parts.notRun, parts.flags, backend);
+  return {
+    result: {
+      complete: parts.complete,
+      backend: parts.backend?.name,
+      backendDetail: parts.backend,
+      flags: parts.flags,
+      protocol: PROTOCOL,
+      totalSeconds: parts.totalSeconds,
+      ...(parts.mergedFrom ? { mergedFrom: parts.mergedFrom } : {}),
+      entries: summary,
+      notRun: parts.notRun,
+      runs: parts.runs,
+    },
+    markdown,
+    summary: markdown,
+    plots: chartsFor(summary).map(([file, svg]) => ({ file, svg })),
+  };
 }

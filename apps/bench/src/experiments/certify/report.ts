@@ -1,0 +1,68 @@
+import type { ExperimentOutput } from '../../experiment.js';
+import { chart } from '../../svg.js';
+import { markdownTable } from '../../table.js';
+import type { CertifyFlags, CertifyRecord } from './run.js';
+
+const shorten = (label: string) => (label.length > 28 ? `${label.slice(0, 26)}..` : label);
+
+export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): ExperimentOutput {
+  const table = markdownTable(
+    [
+      'sensitivity model',
+      'Delta',
+      'epsilon',
+      'sigma',
+      'test acc',
+      'forget acc',
+      'distance to retrain',
+    ],
+    r.rows.map((row) => [
+      row.sensitivityModel,
+      row.sensitivity,
+      row.epsilon,
+      row.sigma,
+      row.testAccuracy,
+      row.forgetAccuracy,
+      row.distanceToRetrain,
+    ]),
+  );
+  const verdict =
+    r.certificateProblems.length === 0
+      ? 'verifies'
+      : `problems: ${r.certificateProblems.join('; ')}`;
+  const summary =
+    `rho = ${r.rho.value} over ${r.rho.perStep.length} steps (converged: ${r.rho.converged}); T = ${r.stepCounts.T}, B = ${r.stepCounts.B}\n` +
+    `unlearned (no noise) test accuracy ${r.reference.testAccuracy.unlearned}, retrain ${r.reference.testAccuracy.retrain}\n\n${table}\n` +
+    `\ncertificate for epsilon = 1: ${verdict}`;
+  const labels = [...new Set(r.rows.map((row) => row.sensitivityModel))];
+  const series = labels.map((label) => ({
+    name: shorten(label),
+    points: r.rows
+      .filter((row) => row.sensitivityModel === label && Number.isFinite(row.testAccuracy))
+      .map((row) => [row.epsilon, row.testAccuracy] as const),
+  }));
+  series.push({
+    name: 'unlearned, no noise',
+    points: flags.epsilons.map((e) => [e, r.reference.testAccuracy.unlearned] as const),
+  });
+  return {
+    result: r,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nCertificate for epsilon = 1: ${verdict}.\n`,
+    summary,
+    plots: [
+      {
+        file: 'accuracy-vs-epsilon.svg',
+        svg: chart(
+          series.filter((s) => s.points.length > 0),
+          {
+            title: `Test accuracy of the certified release (delta = ${flags.delta})`,
+            xLabel: 'epsilon',
+            yLabel: 'test accuracy',
+            logX: true,
+          },
+        ),
+      },
+    ],
+    files: [{ file: 'certificate.json', content: `${JSON.stringify(r.certificate, null, 2)}\n` }],
+  };
+}

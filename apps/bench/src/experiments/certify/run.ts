@@ -1,0 +1,186 @@
+import {
+  certifiedRelease,
+  type PaperSensitivityModel,
+  PrivacyAccountant,
+  paperStepCounts,
+  seededNoiseSource,
+  sensitivityValue,
+  verifyCertificate,
+} from '@lethe/certify';
+import { trajectoryRho } from '@lethe/certify/trajectory';
+import { l2Distance } from '@lethe/evaluate';
+import { recollect, retrain, storeIdentity, train, Unlearner } from '@lethe/recollect';
+import { createMemoryStore } from '@lethe/store';
+import { accuracyOn, backendRecord } from '../../measure.js';
+import { progressLine } from '../../progress.js';
+import { versions } from '../../results.js';
+import { chooseForgetSet, type ExperimentFlags, setUp } from '../../setup.js';
+import { mean } from '../../stats.js';
+
+export interface CertifyFlags extends ExperimentFlags {
+  readonly forget: number;
+  readonly delta: number;
+  readonly epsilons: readonly number[];
+  /** Noise draws per epsilon (accuracy and distance are averaged over them). */
+  readonly draws: number;
+  readonly rhoSteps: number;
+  readonly workers?: number | undefined;
+}
+
+export const DEFAULT_EPSILONS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100];
+
+export interface CertifyRow {
+  readonly sensitivityModel: string;
+  readonly sensitivity: number;
+  readonly epsilon: number;
+  readonly sigma: number;
+  readonly testAccuracy: number;
+  readonly forgetAccuracy: number;
+  readonly distanceToRetrain: number;
+}
+
+/**
+ * Forgets M samples, then measures releases of w + N(0, sigma^2 I) for each epsilon and
+ * sensitivity model (each draw is a release of its own, through certifiedRelease), and issues
+ * one certificate at epsilon 1 with the measured rho.
+ */
+export async function runCertify(flags: CertifyFlags) {
+  const exp = await setUp(flags);
+  const { model, config, trainingData } = exp;
+  const forget = chooseForgetSet(trainingData.n, flags.forget, flags.seed);
+  const gone = new Set(forget);
+  const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter((i) => !gone.has(i));
+  process.stderr.write(
+    `certify: ${model.name} on ${flags.dataset}, n = ${trainingData.n}, forget ${forget.length}\n`,
+  );
+  const { weights, trajectory } = train(model, trainingData, config);
+  const store = createMemoryStore(storeIdentity(model, trajectory));
+  const progress = progressLine('recollect');
+  await recollect({
+    model,
+    data: trainingData,
+    trajectory,
+    store,
+    ids: forget,
+    workers: flags.workers,
+    onProgress: (p) => progress(p.fraction),
+  });
+  const unlearner = Unlearner.open(model, trajectory, { kind: 'store', store });
+  await unlearner.forgetBatch(forget);
+  const unlearned = unlearner.weights;
+  await store.close();
+  const retrained = retrain(model, trainingData, trajectory, forget);
+
+  const rhoProgress = progressLine('rho (power iteration)');
+  const rho = trajectoryRho({
+    model,
+    data: trainingData,
+    trajectory,
+    steps: flags.rhoSteps,
+    onStep: (i, total) => rhoProgress(i / total),
+  });
+  const { T, B } = paperStepCounts({
+    n: trainingData.n,
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+  });
+  const base = {
+    kind: 'paper' as const,
+    eta: config.lr,
+    q: config.lrDecay,
+    C: config.clip,
+    T,
+    B,
+    batchSize: config.batchSize,
+    m: forget.length,
+  };
+  const models: { label: string; model: PaperSensitivityModel }[] = [
+    { label: "paper bound, rho = 1 (authors' code)", model: { ...base, rho: 1 } },
+    {
+      label: `paper bound, measured rho = ${rho.value.toFixed(6)}`,
+      model: { ...base, rho: rho.value },
+    },
+  ];
+  const noise = seededNoiseSource(flags.seed);
+  const release = (
+    sensitivity: PaperSensitivityModel,
+    epsilon: number,
+    accountant = new PrivacyAccountant(),
+  ) =>
+    certifiedRelease({
+      weights: unlearned,
+      sensitivity,
+      epsilon,
+      delta: flags.delta,
+      accountant,
+      requestIds: forget.map(String),
+      noise,
+      backend: exp.backend.name,
+      versions: versions(),
+    });
+  const rows: CertifyRow[] = [];
+  for (const { label, model: sm } of models) {
+    const sensitivity = sensitivityValue(sm);
+    for (const epsilon of flags.epsilons) {
+      // An infinite bound certifies nothing: the row records it without a release.
+      const draws = Number.isFinite(sensitivity)
+        ? Array.from({ length: flags.draws }, () => release(sm, epsilon))
+        : [];
+      const measure = (f: (w: Float32Array) => number) =>
+        draws.length > 0 ? mean(draws.map((d) => f(d.weights))) : Number.NaN;
+      rows.push({
+        sensitivityModel: label,
+        sensitivity,
+        epsilon,
+        sigma: draws[0]?.sigma ?? Number.POSITIVE_INFINITY,
+        testAccuracy: measure((w) => accuracyOn(model, w, exp.test)),
+        forgetAccuracy: measure((w) => accuracyOn(model, w, exp.train, forget)),
+        distanceToRetrain: measure((w) => l2Distance(w, retrained)),
+      });
+    }
+  }
+
+  // One certified release at epsilon 1 (measured rho), its certificate, the verifier's verdict.
+  const accountant = new PrivacyAccountant();
+  const issued = Number.isFinite(sensitivityValue(models[1]!.model))
+    ? release(models[1]!.model, 1, accountant)
+    : release(models[0]!.model, 1, accountant);
+  const problems = verifyCertificate(issued.certificate, issued.weights, accountant.toJSON(), {
+    allowSeededNoise: true,
+  });
+
+  return {
+    config: {
+      model: model.name,
+      dataset: flags.dataset,
+      n: trainingData.n,
+      forget: forget.length,
+      delta: flags.delta,
+      draws: flags.draws,
+      ...config,
+    },
+    backend: exp.backend.name,
+    backendDetail: backendRecord(exp.backend),
+    seed: flags.seed,
+    noise: { source: noise.kind, algorithm: noise.algorithm },
+    rho,
+    stepCounts: { T, B },
+    reference: {
+      testAccuracy: {
+        original: accuracyOn(model, weights, exp.test),
+        unlearned: accuracyOn(model, unlearned, exp.test),
+        retrain: accuracyOn(model, retrained, exp.test),
+      },
+      remainAccuracy: accuracyOn(model, unlearned, exp.train, remain),
+      distance: {
+        unlearnedToRetrain: l2Distance(unlearned, retrained),
+        originalToRetrain: l2Distance(weights, retrained),
+      },
+    },
+    rows,
+    certificate: issued.certificate,
+    certificateProblems: problems,
+  };
+}
+
+export type CertifyRecord = Awaited<ReturnType<typeof runCertify>>;

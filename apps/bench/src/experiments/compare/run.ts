@@ -1,0 +1,252 @@
+import { LetheError } from '@lethe/core';
+import { l2Distance } from '@lethe/evaluate';
+import { retrain, train } from '@lethe/recollect';
+import { accuracyOn, backendRecord } from '../../measure.js';
+import { progressLine } from '../../progress.js';
+import { chooseForgetSet, type ExperimentFlags, resolveConfig, setUp } from '../../setup.js';
+import { makeMethod } from './methods.js';
+import {
+  ALL_METHODS,
+  CNN_OPT_IN,
+  type CompareFlags,
+  type MethodName,
+  PAPER_DELETIONS,
+  QUICK,
+  SETTINGS,
+  type Setting,
+} from './options.js';
+import type { CompareParts, CompareRun, MethodRun, NotRun } from './report.js';
+
+function checkFlags(flags: CompareFlags): {
+  settings: Setting[];
+  deletions: number[];
+  seeds: number;
+  methods: MethodName[];
+} {
+  const settings = flags.settings.map((s) => {
+    if (!(SETTINGS as readonly string[]).includes(s)) {
+      throw new LetheError(
+        'invalid-argument',
+        `--settings: unknown setting "${s}"; use ${SETTINGS.join(',')}.`,
+      );
+    }
+    return s as Setting;
+  });
+  if (settings.length === 0)
+    throw new LetheError('invalid-argument', '--settings: name at least one setting.');
+  const deletions = [...(flags.deletions ?? (flags.quick ? QUICK.deletions : PAPER_DELETIONS))];
+  for (const m of deletions) {
+    if (!(Number.isInteger(m) && m >= 1))
+      throw new LetheError('invalid-argument', `--deletions: ${m} is not a positive integer.`);
+  }
+  deletions.sort((a, b) => a - b);
+  const seeds = flags.seeds ?? (flags.quick ? QUICK.seeds : 3);
+  if (!(Number.isInteger(seeds) && seeds >= 1))
+    throw new LetheError('invalid-argument', `--seeds ${seeds} must be an integer >= 1.`);
+  const methods = (flags.methods ?? ALL_METHODS).map((m) => {
+    if (!(ALL_METHODS as readonly string[]).includes(m)) {
+      throw new LetheError(
+        'invalid-argument',
+        `--methods: unknown method "${m}"; use ${ALL_METHODS.join(',')}.`,
+      );
+    }
+    return m as MethodName;
+  });
+  return { settings, deletions, seeds, methods };
+}
+
+/**
+ * `pnpm bench compare`: every method side by side with retraining on the paper's settings,
+ * over a deletion sweep and several seeds. Each method is prepared once per seed; each deletion
+ * count is an independent request from the prepared state (reset() in between); the forget
+ * sets are nested prefixes of one seeded permutation.
+ */
+export async function runCompare(
+  flags: CompareFlags,
+  checkpoint?: (parts: CompareParts) => void,
+): Promise<CompareParts> {
+  const { settings, deletions, seeds, methods } = checkFlags(flags);
+  const runs: CompareRun[] = [];
+  const notRun: NotRun[] = [];
+  let backend: ReturnType<typeof backendRecord> | undefined;
+  const started = performance.now();
+  for (const setting of settings) {
+    const dataset = flags.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
+    const expFlags: ExperimentFlags = {
+      model: setting,
+      dataset,
+      seed: flags.seed,
+      backend: flags.backend,
+      quick: flags.quick,
+      n: flags.n,
+      epochs: flags.epochs,
+    };
+    const { n } = resolveConfig(expFlags);
+    const counts = deletions.filter((m) => m < n);
+    for (const m of deletions.filter((x) => x >= n)) {
+      notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
+    }
+    const chosen = methods.filter((m) => {
+      if (setting === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
+        notRun.push({ setting, method: m, reason: CNN_OPT_IN[m as keyof typeof CNN_OPT_IN] });
+        return false;
+      }
+      if (setting === 'cnn' && (m === 'newton' || m === 'jackknife') && !flags.cnnExplicit) {
+        notRun.push({
+          setting,
+          method: m,
+          reason:
+            'explicit Hessian of the CNN: 21,840^2 floats (1.9 GB) built from n * d Hessian-vector products (hours on 2 cores) and a 3.5 TFLOP Cholesky per factorisation; its CG variant runs instead (--cnn-explicit to force)',
+        });
+        return false;
+      }
+      return true;
+    });
+    if (setting === 'cnn') {
+      // The CG methods linearise the CNN at all n samples (~1.8 GB, held by their worker
+      // threads); run them last, after the light methods.
+      chosen.sort((a, b) => Number(a.includes('-cg')) - Number(b.includes('-cg')));
+    }
+    for (let s = 0; s < seeds; s++) {
+      const seed = flags.seed + s;
+      const exp = await setUp({ ...expFlags, seed });
+      backend ??= backendRecord(exp.backend);
+      const { model, config, trainingData } = exp;
+      process.stderr.write(
+        `compare: ${setting} (${model.name}, d = ${model.d}) on ${dataset}, n = ${trainingData.n}, seed ${seed}, deletions ${counts.join(',')}, backend ${exp.backend.name}\n`,
+      );
+      const t0 = performance.now();
+      const { weights, trajectory } = train(model, trainingData, config, {
+        checkpoints: { kind: 'every-step' },
+      });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const forgetAll = chooseForgetSet(trainingData.n, Math.max(...counts), seed);
+      const sets = counts.map((m) => forgetAll.slice(0, m).sort((a, b) => a - b));
+      const evaluate = (w: Float32Array, forget: readonly number[]) => {
+        const gone = new Set(forget);
+        const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter(
+          (i) => !gone.has(i),
+        );
+        return {
+          test: accuracyOn(model, w, exp.test),
+          forget: accuracyOn(model, w, exp.train, forget),
+          remain: accuracyOn(model, w, exp.train, remain),
+        };
+      };
+      const codeRetrain = flags.codeRetrain ?? setting !== 'cnn';
+      const retrainProgress = progressLine('  retrain');
+      const retrained = sets.map((forget, i) => {
+        const t = performance.now();
+        const paper = retrain(model, trainingData, trajectory, forget);
+        const seconds = (performance.now() - t) / 1000;
+        const code = codeRetrain
+          ? retrain(model, trainingData, trajectory, forget, { normaliser: 'remaining' })
+          : null;
+        retrainProgress((i + 1) / sets.length, `m = ${forget.length}: ${seconds.toFixed(1)} s`);
+        return { paper, code, seconds };
+      });
+      if (!codeRetrain && s === 0) {
+        notRun.push({
+          setting,
+          method: "retrain (authors' |B \\ U| normaliser)",
+          reason: 'skipped for time by default on this setting (--code-retrain to include)',
+        });
+      }
+      const run: CompareRun = {
+        setting,
+        seed,
+        model: model.name,
+        d: model.d,
+        n: trainingData.n,
+        dataset,
+        config,
+        steps: trajectory.steps.length,
+        trainSeconds,
+        methods: [],
+      };
+      const distances = (w: Float32Array, i: number) => ({
+        distance: l2Distance(w, retrained[i]!.paper),
+        distanceCode: retrained[i]!.code ? l2Distance(w, retrained[i]!.code) : null,
+      });
+      // References: the original model (no unlearning) and retraining itself.
+      run.methods.push({
+        method: 'original',
+        prepare: { seconds: trainSeconds, bytes: 0, detail: { note: 'training time' } },
+        requests: sets.map((forget, i) => ({
+          m: forget.length,
+          seconds: 0,
+          ...distances(weights, i),
+          accuracy: evaluate(weights, forget),
+          detail: {},
+        })),
+      });
+      run.methods.push({
+        method: 'retrain',
+        prepare: { seconds: 0, bytes: 0, detail: {} },
+        requests: sets.map((forget, i) => ({
+          m: forget.length,
+          seconds: retrained[i]!.seconds,
+          ...distances(retrained[i]!.paper, i),
+          accuracy: evaluate(retrained[i]!.paper, forget),
+          detail: {},
+        })),
+      });
+      runs.push(run);
+      for (const name of chosen) {
+        const method = makeMethod(name, setting, flags, forgetAll);
+        const progress = progressLine(`  ${method.name}`);
+        process.stderr.write(`  ${method.name}: prepare\n`);
+        try {
+          const prep = await method.prepare({ model, data: trainingData, trajectory });
+          const entry: MethodRun = {
+            method: method.name,
+            prepare: { seconds: prep.seconds, bytes: prep.bytes, detail: prep.detail },
+            requests: [],
+          };
+          for (const [i, forget] of sets.entries()) {
+            await method.reset();
+            const r = await method.unlearn(forget);
+            entry.requests.push({
+              m: forget.length,
+              seconds: r.record.seconds,
+              ...distances(r.weights, i),
+              accuracy: evaluate(r.weights, forget),
+              detail: r.record.detail,
+            });
+            progress(
+              (i + 1) / sets.length,
+              `m = ${forget.length}: ${r.record.seconds.toFixed(3)} s`,
+            );
+          }
+          run.methods.push(entry);
+        } catch (err) {
+          // A method that fails (e.g. CG meeting negative curvature past its damping budget)
+          // is reported, not allowed to end the comparison.
+          const message = err instanceof Error ? err.message : String(err);
+          process.stderr.write(`  ${method.name}: failed: ${message}\n`);
+          notRun.push({
+            setting,
+            method: method.name,
+            reason: `failed (seed ${seed}): ${message}`,
+          });
+        } finally {
+          await method.dispose();
+        }
+        // Handed out after every method, so that an interrupted sweep keeps what it measured.
+        checkpoint?.(parts(false));
+      }
+    }
+  }
+  return parts(true);
+
+  function parts(complete: boolean): CompareParts {
+    return {
+      complete,
+      backend,
+      flags: { ...flags, deletions, seeds },
+      totalSeconds: (performance.now() - started) / 1000,
+      notRun: [...notRun],
+      runs: [...runs],
+    };
+  }
+}
