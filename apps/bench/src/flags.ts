@@ -4,7 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LetheError } from '@lethe/core';
-import { makeDirectory } from './results.js';
+import { makeDirectory } from './files.js';
 
 export type FlagType =
   | 'string'

@@ -2,12 +2,13 @@
 // it into result.json (with the run's metadata), result.md, plots and other files, each written
 // atomically so that a reader never sees half a file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentOutput } from './experiment.js';
+import { writeAtomic } from './files.js';
 
 /** Version of the result.json layout (`format`): raised when a field changes meaning. */
 export const RESULT_FORMAT = 1;
@@ -95,29 +96,6 @@ export function runMetadata(start: RunStart) {
     },
     versions: versions(),
   };
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir never returns for a path under /proc
- * (it retries ENOENT forever), where this fails at once.
- */
-export function makeDirectory(dir: string): void {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
-    missing.push(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing.reverse()) mkdirSync(d);
-}
-
-/** Writes a file atomically (temporary file, then rename), creating the directory. */
-export function writeAtomic(dir: string, name: string, content: string): string {
-  makeDirectory(dir);
-  const path = join(dir, name);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-  return path;
 }
 
 /** The full result.json record of an output. */

@@ -24,7 +24,9 @@ describe('bench CLI', () => {
     expect(JSON.stringify(result.run)).not.toContain(tmpdir());
     expect(result.run.machine.cores).toBeGreaterThan(0);
     expect(result.run.versions['@lethe/recollect']).toMatch(/^\d+\.\d+\.\d+/);
-    expect(readFileSync(join(out, 'result.md'), 'utf8')).toContain('distance HF to retrain (\\|B\\|)');
+    expect(readFileSync(join(out, 'result.md'), 'utf8')).toContain(
+      'distance HF to retrain (\\|B\\|)',
+    );
     for (const key of ['hf', 'retrainShift', 'hfToCodeRetrain', 'hf2'])
       expect(result.distance[key]).toBeGreaterThan(0);
     // Unlearning moves the weights toward the retrained model, second order closer still.

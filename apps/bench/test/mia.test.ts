@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mia } from '../src/experiments/mia/index.js';
-import { MIA_DEFAULTS, type MiaMeasurement } from '../src/experiments/mia/run.js';
+import { MIA_DEFAULTS } from '../src/experiments/mia/options.js';
+import type { MiaMeasurement } from '../src/experiments/mia/run.js';
 import { runExperiment } from '../src/run-experiment.js';
 
 /** result.json: the experiment's record, its name and the writer's metadata. */

@@ -1,8 +1,10 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
 import { readTrainingFlags } from '../../setup.js';
+import { MIA_DEFAULTS, MIA_QUICK, type MiaFlags } from './options.js';
 import { miaOutput } from './report.js';
-import { checkMiaFlags, MIA_DEFAULTS, MIA_QUICK, type MiaFlags, runMia } from './run.js';
+import { runMia } from './run.js';
+import { checkMiaFlags } from './setting.js';
 
 export const mia = defineExperiment<MiaFlags>({
   name: 'mia',

@@ -2,7 +2,8 @@ import { FEATURE_KINDS, type FeatureKind, type Roc } from '@lethe/evaluate';
 import type { ExperimentOutput, Plot } from '../../experiment.js';
 import { chart, type Series } from '../../svg.js';
 import { markdownTable } from '../../table.js';
-import { CLASSIFIERS, type MiaFlags, type MiaMeasurement } from './run.js';
+import { CLASSIFIERS, type MiaFlags } from './options.js';
+import type { MiaMeasurement } from './run.js';
 
 /** Keeps enough points of a long ROC to draw it on log axes (every point is a circle). */
 function thinRoc(curve: Roc): [number, number][] {

@@ -1,8 +1,9 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
 import { checkForgetCount, readTrainingFlags } from '../../setup.js';
+import type { VerifyFlags } from './options.js';
 import { verifyOutput } from './report.js';
-import { runVerify, type VerifyFlags } from './run.js';
+import { runVerify } from './run.js';
 
 export const verify = defineExperiment<VerifyFlags>({
   name: 'verify',

@@ -1,7 +1,8 @@
 import type { ExperimentOutput, Plot } from '../../experiment.js';
 import { chart } from '../../svg.js';
 import { markdownTable } from '../../table.js';
-import type { VerifyFlags, VerifyRecord } from './run.js';
+import type { VerifyFlags } from './options.js';
+import type { VerifyRecord } from './run.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const trio = (a: { original: number; hf: number; retrain: number }) =>

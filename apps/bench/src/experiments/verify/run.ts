@@ -11,20 +11,10 @@ import {
 import { createMemoryStore } from '@lethe/store';
 import { accuracyOn, backendRecord, lossesOn } from '../../measure.js';
 import { progressLine } from '../../progress.js';
-import { chooseForgetSet, type Experiment, type ExperimentFlags, setUp } from '../../setup.js';
+import { chooseForgetSet, type Experiment, setUp } from '../../setup.js';
 import { percentile } from '../../stats.js';
+import type { VerifyFlags } from './options.js';
 import { runSweep, type SweepRow } from './sweep.js';
-
-export interface VerifyFlags extends ExperimentFlags {
-  readonly forget: number;
-  readonly workers?: number | undefined;
-  readonly blockSize?: number | undefined;
-  readonly lazy: boolean;
-  /** 2 adds the second-order refinement (distance.hf2). */
-  readonly order: 1 | 2;
-  /** Deletion counts for a sweep of the distance ratios (first and, with order 2, second order). */
-  readonly sweep?: readonly number[] | undefined;
-}
 
 interface Unlearned {
   readonly unlearner: Unlearner;

@@ -8,7 +8,7 @@ import {
 } from '@lethe/recollect';
 import { createMemoryStore, type StoreManifest } from '@lethe/store';
 import { chooseForgetSet, type Experiment } from '../../setup.js';
-import type { VerifyFlags } from './run.js';
+import type { VerifyFlags } from './options.js';
 
 export interface SweepRow {
   readonly m: number;
