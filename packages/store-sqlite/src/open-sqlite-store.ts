@@ -3,12 +3,10 @@ import { dirname, resolve } from 'node:path';
 import {
   type ApproximatorStore,
   assertManifestMatches,
-  bytesPerValue,
-  MAX_STORE_ID,
   StoreError,
   type StoreIdentity,
-  validateIdentity,
 } from '@lethe/store';
+import { bytesPerValue, MAX_STORE_ID, validateIdentity } from '@lethe/store/adapter-kit';
 import Database from 'better-sqlite3';
 import {
   APPLICATION_ID,

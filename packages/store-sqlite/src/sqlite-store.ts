@@ -1,20 +1,22 @@
 import { crc32 } from 'node:zlib';
 import {
   type ApproximatorStore,
+  type RowBlock,
+  StoreError,
+  type StoreIdentity,
+  type StoreManifest,
+} from '@lethe/store';
+import {
   bytesPerValue,
   decodeRows,
   encodeRows,
-  type RowBlock,
   requireLiveIds,
-  StoreError,
-  type StoreIdentity,
   type StoreIdState,
-  type StoreManifest,
   validateBlockRange,
   validateId,
   validateIds,
   validateWrite,
-} from '@lethe/store';
+} from '@lethe/store/adapter-kit';
 import type BetterSqlite3 from 'better-sqlite3';
 import ndarray from 'ndarray';
 import {

@@ -1,4 +1,4 @@
-import { describeStoreConformance } from '@lethe/store';
+import { describeStoreConformance } from '@lethe/store/conformance';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/index.js';
 import { filesOf, tempDb } from './helpers.js';

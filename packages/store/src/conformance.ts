@@ -512,3 +512,11 @@ async function foundWindows(
   const blobs = (await persistedBytes()).map((b) => Buffer.from(b.buffer, b.byteOffset, b.length));
   return windows.filter((w) => blobs.some((blob) => blob.indexOf(w) !== -1)).length;
 }
+
+export {
+  containsBytes,
+  float32Bytes,
+  snapshotStore,
+  TEST_IDENTITY,
+  testRows,
+} from './test-support.js';

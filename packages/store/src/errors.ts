@@ -1,4 +1,8 @@
-export type StoreErrorCode =
+import { LetheError, type LetheErrorCode } from '@lethe/core';
+
+/** The codes a store raises: a subset of LetheErrorCode. */
+export type StoreErrorCode = Extract<
+  LetheErrorCode,
   | 'invalid-argument'
   | 'invalid-rows'
   | 'unknown-id'
@@ -8,15 +12,16 @@ export type StoreErrorCode =
   | 'not-found'
   | 'locked'
   | 'closed'
-  | 'io';
+  | 'io'
+>;
 
-/** Every error a store raises; `code` lets callers branch without parsing the message. */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-
+/**
+ * Every error a store raises; `code` lets callers branch without parsing the message. A
+ * LetheError like every error of Lethe (`err instanceof LetheError` holds).
+ */
+export class StoreError extends LetheError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'StoreError';
-    this.code = code;
   }
 }

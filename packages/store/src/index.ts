@@ -1,18 +1,8 @@
-// The adapter kit, for ApproximatorStore adapters in other packages; adapter-kit.ts lists it.
-export * from './adapter-kit.js';
-export type {
-  ConformanceAssertion,
-  ConformanceFactory,
-  ConformanceHarness,
-  ConformanceOptions,
-  ConformanceTestApi,
-} from './conformance.js';
-export { describeStoreConformance } from './conformance.js';
-export type { StoreErrorCode } from './errors.js';
-export { StoreError } from './errors.js';
-export type { OpenFileStoreOptions } from './file-store/open-file-store.js';
-export { openFileStore } from './file-store/open-file-store.js';
-export { FLOAT16_MAX, roundToFloat16 } from './float16.js';
+// Public API of @lethe/store: the store interface and the adapters users open. Adapter authors
+// import the adapter kit from '@lethe/store/adapter-kit' and the conformance suite from
+// '@lethe/store/conformance'.
+export { StoreError, type StoreErrorCode } from './errors.js';
+export { type OpenFileStoreOptions, openFileStore } from './file-store/open-file-store.js';
 export { assertManifestMatches } from './manifest-match.js';
 export { createMemoryStore } from './memory-store.js';
 export type {

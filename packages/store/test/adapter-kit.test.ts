@@ -1,8 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { isLetheError, LetheError } from '@lethe/core';
 import { describe, expect, it } from 'vitest';
-import * as store from '../src/index.js';
+import * as store from '../src/adapter-kit.js';
+import * as main from '../src/index.js';
 import { identity } from './helpers.js';
 
-describe('adapter kit (public entry)', () => {
+describe('surfaces', () => {
+  it('the main entry holds what users of a store need; the kit and the suite are subpaths', () => {
+    expect(Object.keys(main).sort()).toEqual([
+      'StoreError',
+      'assertManifestMatches',
+      'createMemoryStore',
+      'openFileStore',
+    ]);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(Object.keys(pkg.exports)).toEqual([
+      '.',
+      './adapter-kit',
+      './conformance',
+      './package.json',
+    ]);
+  });
+
+  it('StoreError is a LetheError with its code', () => {
+    const err = new main.StoreError('locked', 'busy');
+    expect(err).toBeInstanceOf(LetheError);
+    expect(isLetheError(err, 'locked')).toBe(true);
+    expect(err.name).toBe('StoreError');
+  });
+});
+
+describe('adapter kit (@lethe/store/adapter-kit)', () => {
   it('exports what an adapter in another package needs', () => {
     for (const name of [
       'validateIdentity',
@@ -41,7 +69,7 @@ describe('adapter kit (public entry)', () => {
     expect(() => store.validateIdentity({ ...identity, d: 0 }, 'openTestStore')).toThrow(
       /openTestStore: d must be a positive integer/,
     );
-    expect(() => store.validateIds('writeRows', [1, 1])).toThrow(store.StoreError);
+    expect(() => store.validateIds('writeRows', [1, 1])).toThrow(main.StoreError);
     expect(() => store.requireLiveIds('readRows', new Int32Array([7]), () => 'erased')).toThrow(
       /readRows: id 7 was erased/,
     );

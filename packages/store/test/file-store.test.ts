@@ -2,13 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeStoreConformance } from '../src/conformance.js';
 import { sha256Hex } from '../src/file-store/format.js';
-import {
-  describeStoreConformance,
-  openFileStore,
-  StoreError,
-  type StoreIdentity,
-} from '../src/index.js';
+import { openFileStore, StoreError, type StoreIdentity } from '../src/index.js';
 import { filesIn, identity, rowsFor, snapshot, tempDir } from './helpers.js';
 
 describeStoreConformance(

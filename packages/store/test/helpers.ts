@@ -3,15 +3,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApproximatorStore, StoreIdentity } from '../src/index.js';
-
-export const identity: StoreIdentity = {
-  modelDigest: 'sha256:model',
-  layoutDigest: 'sha256:layout',
-  d: 6,
-  dtype: 'float32',
-  trajectoryDigest: 'sha256:trajectory',
-};
 
 /** A fresh temporary directory, removed by the returned function. */
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -29,37 +20,6 @@ export async function filesIn(dir: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
-/** Distinct, exactly representable row values per id. */
-export function rowsFor(ids: readonly number[], d: number): Float32Array {
-  const out = new Float32Array(ids.length * d);
-  ids.forEach((id, i) => {
-    for (let j = 0; j < d; j++) out[i * d + j] = id * 100 + j + 0.25;
-  });
-  return out;
-}
-
-export async function snapshot(store: ApproximatorStore) {
-  const ids = await store.liveIds();
-  return {
-    manifest: { ...store.manifest },
-    ids: Array.from(ids),
-    rows: Array.from(await store.readRows(ids)),
-  };
-}
-
-export function containsBytes(haystacks: Iterable<Uint8Array>, needle: Uint8Array): boolean {
-  for (const h of haystacks) {
-    if (Buffer.from(h.buffer, h.byteOffset, h.length).indexOf(needle) !== -1) return true;
-  }
-  return false;
-}
-
-export function float32Bytes(values: Float32Array): Uint8Array {
-  return new Uint8Array(
-    values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
-  );
-}
-
 /** The built package: child processes run it, since Node 20 cannot load the TypeScript sources. */
 export function distModule(relative: string): string {
   const path = fileURLToPath(new URL(`../dist/${relative}`, import.meta.url));
@@ -68,3 +28,12 @@ export function distModule(relative: string): string {
   }
   return path;
 }
+
+// Shared with every adapter's tests (the conformance subpath).
+export {
+  containsBytes,
+  float32Bytes,
+  snapshotStore as snapshot,
+  TEST_IDENTITY as identity,
+  testRows as rowsFor,
+} from '../src/conformance.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, describeStoreConformance, type StoreIdentity } from '../src/index.js';
+import { describeStoreConformance } from '../src/conformance.js';
+import { createMemoryStore, type StoreIdentity } from '../src/index.js';
 
 describeStoreConformance('memory', async (identity) => ({ store: createMemoryStore(identity) }), {
   describe,
