@@ -97,7 +97,8 @@ export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
       lrDecay: options.lrDecay ?? run.lrDecay,
       clip: options.clip ?? run.clip,
       l2: options.l2 ?? run.l2,
-      seed: options.seed ?? deriveSeed(run.seed, 0xf1e7, request),
+      // A run given its own schedule may have no seed: derive from 0 then.
+      seed: options.seed ?? deriveSeed(run.seed ?? 0, 0xf1e7, request),
     };
     return config;
   }

@@ -60,7 +60,7 @@ export function trainOn(
   config: TrainConfig,
   seed: number,
 ) {
-  return train(model, rows(pool, ids), { ...config, seed: deriveSeed(config.seed, seed) });
+  return train(model, rows(pool, ids), { ...config, seed: deriveSeed(config.seed ?? 0, seed) });
 }
 
 /** Unlearns `forget` (indices into the training rows) with the Hessian-free method. */

@@ -1,3 +1,5 @@
+import { LetheError } from '@lethe/core';
+
 /** Hyper-parameters of the mini-batch SGD run that Lethe records and later unlearns from. */
 export interface TrainConfig {
   readonly epochs: number;
@@ -10,8 +12,11 @@ export interface TrainConfig {
   readonly clip: number;
   /** lambda: the objective adds (lambda/2)||w||^2. */
   readonly l2: number;
-  /** Seeds the epoch permutations and (unless initial weights are given) the initialisation. */
-  readonly seed: number;
+  /**
+   * Seeds the epoch permutations and the initial weights. Optional only for a run given both
+   * its initial weights and its schedule (train's options), which the seed would not decide.
+   */
+  readonly seed?: number;
 }
 
 /** The paper's logistic-regression MNIST setting (METHOD.md). */
@@ -36,9 +41,23 @@ export const PAPER_CNN: TrainConfig = {
   seed: 42,
 };
 
+/** The config's seed, or an error saying what needs it. */
+export function requireSeed(config: TrainConfig, forWhat: string): number {
+  if (config.seed === undefined) {
+    throw new LetheError(
+      'invalid-argument',
+      `Training config: seed is missing, needed for ${forWhat}: set config.seed (a whole number), or give train both initialWeights and schedule.`,
+    );
+  }
+  return config.seed;
+}
+
 export function validateConfig(config: TrainConfig, n: number): void {
   const fail = (what: string, value: unknown, range: string): never => {
-    throw new Error(`Training config: ${what} = ${value} is invalid; it must be ${range}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Training config: ${what} = ${value} is invalid; it must be ${range}.`,
+    );
   };
   if (!Number.isInteger(config.epochs) || config.epochs < 1)
     fail('epochs', config.epochs, 'an integer >= 1');
@@ -50,5 +69,10 @@ export function validateConfig(config: TrainConfig, n: number): void {
   if (!(config.clip > 0)) fail('clip', config.clip, '> 0 (use Infinity for no clipping)');
   if (!(config.l2 >= 0) || !Number.isFinite(config.l2))
     fail('l2', config.l2, 'a finite number >= 0');
-  if (!Number.isFinite(config.seed)) fail('seed', config.seed, 'a finite number');
+  if (
+    config.seed !== undefined &&
+    !(Number.isInteger(config.seed) && config.seed >= -(2 ** 31) && config.seed < 2 ** 32)
+  ) {
+    fail('seed', config.seed, 'a whole number in [-2^31, 2^32)');
+  }
 }

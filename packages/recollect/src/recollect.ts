@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { backendInfo, type Model, recipeOf } from '@lethe/autodiff';
-import type { ApproximatorStore } from '@lethe/store';
+import { LetheError, validateSampleIds } from '@lethe/core';
+import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
 import { DataTensors, type TrainingData, validateData } from './data.js';
 import { computeApproximators } from './recursion.js';
-import { assertTrajectoryMatches, type Trajectory } from './trajectory.js';
+import { assertTrajectoryMatches, storeIdentity, type Trajectory } from './trajectory.js';
 import type { WorkerMessage, WorkerTask } from './worker-protocol.js';
 
 export interface RecollectProgress {
@@ -57,7 +58,17 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
       `Trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
     );
   }
-  const ids = validateIds(options.ids ?? Int32Array.from({ length: data.n }, (_, i) => i), data.n);
+  // Rows written for another run would be applied as if they were this run's: refuse first.
+  if (options.store) {
+    assertManifestMatches(
+      options.store.manifest,
+      storeIdentity(model, trajectory, options.store.manifest.dtype),
+    );
+  }
+  const ids = validateSampleIds(options.ids ?? Int32Array.from({ length: data.n }, (_, i) => i), {
+    context: 'recollect',
+    n: data.n,
+  });
   const blockSize =
     options.blockSize ?? defaultBlockSize(model, trajectory.config.batchSize, ids.length);
   const workers = Math.max(
@@ -105,20 +116,6 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
   }
   if (options.store) await options.store.writeRows(ids, vectors);
   return { ids, vectors, seconds: (performance.now() - started) / 1000, workers, blockSize };
-}
-
-function validateIds(ids: ArrayLike<number>, n: number): Int32Array {
-  const out = Int32Array.from(ids);
-  const seen = new Set<number>();
-  for (const id of out) {
-    if (!(id >= 0 && id < n))
-      throw new Error(`Sample id ${id} is unknown: training ids are 0..${n - 1}.`);
-    if (seen.has(id)) throw new Error(`Sample id ${id} is listed twice: pass each id once.`);
-    seen.add(id);
-  }
-  if (Array.from(ids).some((id, i) => id !== out[i]))
-    throw new Error('Sample ids must be integers.');
-  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Model } from '@lethe/autodiff';
 import { deriveSeed, Rng } from '@lethe/core';
 import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
+import { requireSeed } from './config.js';
 import type { TrainingData } from './data.js';
 import { recollect } from './recollect.js';
 import type { ScheduledStep } from './schedule.js';
@@ -60,7 +61,9 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
   const firstEta = trajectory.steps.length > 0 ? trajectory.steps[0]!.eta : config.lr;
   const schedule: ScheduledStep[] = [];
   for (let e = 0; e < options.epochs; e++) {
-    const perm = new Rng(deriveSeed(config.seed, 0x4e9a1, round, e)).permutation(remaining.length);
+    const perm = new Rng(deriveSeed(requireSeed(config, 'repair'), 0x4e9a1, round, e)).permutation(
+      remaining.length,
+    );
     for (let s = 0; s < remaining.length; s += config.batchSize) {
       const t = start + schedule.length;
       const batch = Int32Array.from(
@@ -77,6 +80,7 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
     {
       initialWeights: options.weights,
       schedule,
+      stepSizes: 'schedule', // the decay continues from where the original run stopped
       onStep: (s) => options.onProgress?.({ phase: 'train', fraction: s.step / s.total }),
     },
   );

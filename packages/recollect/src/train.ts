@@ -1,8 +1,9 @@
 import { backendInfo, type Model } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type TrainConfig, validateConfig } from './config.js';
+import { requireSeed, type TrainConfig, validateConfig } from './config.js';
 import { DataTensors, type TrainingData, validateData } from './data.js';
-import { buildSchedule, type ScheduledStep } from './schedule.js';
+import { buildSchedule, type ScheduledStep, type StepSizes, validateSchedule } from './schedule.js';
 import { sgdStep } from './step.js';
 import {
   type CheckpointPolicy,
@@ -16,10 +17,22 @@ import {
 export interface TrainOptions {
   /** Default: keep the weights of every step (T x d floats; fastest recollection). */
   readonly checkpoints?: CheckpointPolicy;
-  /** Start from these weights instead of model.init(config.seed). */
+  /**
+   * Start from these weights (length d, finite) instead of model.init(config.seed): to continue
+   * a run (repair does) or to replay a run another framework started.
+   */
   readonly initialWeights?: Float32Array;
-  /** Use these batches and step sizes instead of the seeded schedule (repair does). */
+  /**
+   * Run these steps (batches of sample ids, with their epoch and step size) instead of the
+   * seeded schedule: to continue a run on the remaining samples (repair does) or to replay
+   * another framework's batches. Validated: ids in range, batches non-empty, step sizes finite
+   * and positive and, unless `stepSizes` is 'schedule', equal to lr * lrDecay^t. With both
+   * this and initialWeights, config.seed may be left out. The run's identity (and so its
+   * stores') covers every step.
+   */
   readonly schedule?: readonly ScheduledStep[];
+  /** 'config' (default): a schedule's etas must follow the config; 'schedule': they are its own. */
+  readonly stepSizes?: StepSizes;
   /** Called after every step. */
   readonly onStep?: (info: { step: number; total: number; epoch: number; loss: number }) => void;
 }
@@ -46,11 +59,22 @@ export function train(
   if (policy.kind === 'every' && !(Number.isInteger(policy.interval) && policy.interval >= 1)) {
     throw new Error(`Checkpoint interval must be an integer >= 1, got ${policy.interval}.`);
   }
-  const initial = options.initialWeights ?? model.init(config.seed);
+  const initial = options.initialWeights ?? model.init(requireSeed(config, 'the initial weights'));
   if (initial.length !== model.d) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `initialWeights has length ${initial.length}, expected d = ${model.d} for model ${model.name}.`,
     );
+  }
+  const bad = initial.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new LetheError(
+      'non-finite',
+      `initialWeights[${bad}] is ${initial[bad]}; start from finite weights.`,
+    );
+  }
+  if (options.schedule) {
+    validateSchedule(options.schedule, data.n, config, options.stepSizes ?? 'config');
   }
   const schedule = options.schedule ?? buildSchedule(data.n, config);
   const tensors = new DataTensors(model, data);
@@ -84,6 +108,7 @@ export function train(
         config,
         dataDigest: dDigest,
         initialWeights: initial,
+        schedule,
       }),
     };
     return { weights, trajectory };

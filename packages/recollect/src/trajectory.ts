@@ -46,20 +46,40 @@ export function dataDigest(x: Float32Array, y: Int32Array): string {
     .slice(0, 32);
 }
 
+/**
+ * The identity of a run: everything that determines its approximators (model layout, config,
+ * data, initial weights, and every step's epoch, batch and step size, which a custom schedule
+ * sets apart from the seed). The backend is left out on purpose: a replay on another backend
+ * is the same run up to float32 rounding, and its vectors remain valid for it.
+ */
 export function trajectoryDigest(parts: {
   modelDigest: string;
   config: TrainConfig;
   dataDigest: string;
   initialWeights: Float32Array;
+  schedule: readonly { readonly epoch: number; readonly batch: Int32Array; readonly eta: number }[];
 }): string {
   const w = parts.initialWeights;
-  return createHash('sha256')
+  const hash = createHash('sha256')
     .update(
-      JSON.stringify({ model: parts.modelDigest, config: parts.config, data: parts.dataDigest }),
+      JSON.stringify({
+        model: parts.modelDigest,
+        config: parts.config,
+        data: parts.dataDigest,
+        steps: parts.schedule.length,
+      }),
     )
-    .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength))
-    .digest('hex')
-    .slice(0, 32);
+    .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  const header = new Float64Array(3);
+  for (const step of parts.schedule) {
+    // epoch, batch length and eta as float64, then the batch's ids, so no two schedules collide.
+    header[0] = step.epoch;
+    header[1] = step.batch.length;
+    header[2] = step.eta;
+    hash.update(new Uint8Array(header.buffer));
+    hash.update(new Uint8Array(step.batch.buffer, step.batch.byteOffset, step.batch.byteLength));
+  }
+  return hash.digest('hex').slice(0, 32);
 }
 
 export function keepsCheckpoint(policy: CheckpointPolicy, t: number): boolean {

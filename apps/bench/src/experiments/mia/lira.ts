@@ -14,7 +14,7 @@ export async function runLira(s: MiaSetting) {
   const { flags, model, config, pool } = s;
   const targetProgress = progressLine('target model');
   targetProgress(0);
-  const target = s.trainOn(s.targetIds, config.seed, true);
+  const target = s.trainOn(s.targetIds, flags.seed, true);
   targetProgress(1);
   const targetMember = new Uint8Array(pool.n);
   for (const id of s.targetIds) targetMember[id] = 1;
@@ -30,7 +30,7 @@ export async function runLira(s: MiaSetting) {
     seed: deriveSeed(flags.seed, 0x5ad0),
     train: (ids, k) => {
       const keep = k < flags.unlearnShadows;
-      const run = s.trainOn(Array.from(ids), deriveSeed(config.seed, k + 1), keep);
+      const run = s.trainOn(Array.from(ids), deriveSeed(flags.seed, k + 1), keep);
       if (keep) shadowRuns.push({ ids: Array.from(ids), run });
       return logitsOn(model, run.weights, pool);
     },
