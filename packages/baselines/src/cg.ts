@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 /** Options of the conjugate-gradient solver. */
 export interface CgOptions {
   /** Stop when ||b - A x|| <= tolerance * ||b|| (default 1e-6; float32 products limit it). */
@@ -53,9 +54,13 @@ function* cgSteps(
 ): Generator<Float64Array, CgResult, Float64Array> {
   const tolerance = options.tolerance ?? 1e-6;
   const maxIterations = options.maxIterations ?? 500;
-  if (!(tolerance > 0)) throw new Error(`CG tolerance = ${tolerance} must be > 0.`);
+  if (!(tolerance > 0))
+    throw new LetheError('invalid-argument', `CG tolerance = ${tolerance} must be > 0.`);
   if (!(Number.isInteger(maxIterations) && maxIterations >= 1))
-    throw new Error(`CG maxIterations = ${maxIterations} must be an integer >= 1.`);
+    throw new LetheError(
+      'invalid-argument',
+      `CG maxIterations = ${maxIterations} must be an integer >= 1.`,
+    );
   const n = b.length;
   const x = new Float64Array(n);
   const bNorm = Math.sqrt(dot(b, b));

@@ -1,15 +1,17 @@
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** A symmetric matrix, n x n, row-major; only its lower triangle is read. */
 export type SymmetricMatrix = Float32Array | Float64Array;
 
 /** Thrown when a pivot is not positive: the matrix (plus the shift) is not positive definite. */
-export class NotPositiveDefiniteError extends Error {
+export class NotPositiveDefiniteError extends LetheError<'not-converged'> {
   constructor(
     readonly pivot: number,
     readonly value: number,
   ) {
     super(
+      'not-converged',
       `Cholesky factorisation failed at pivot ${pivot} (value ${value}): the matrix is not positive definite; add damping (mu I).`,
     );
     this.name = 'NotPositiveDefiniteError';
@@ -32,9 +34,13 @@ export interface CholeskyFactor {
 }
 
 function checkSquare(a: SymmetricMatrix, n: number, what: string): void {
-  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${what}: n = ${n} must be >= 1.`);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new LetheError('invalid-argument', `${what}: n = ${n} must be >= 1.`);
   if (a.length !== n * n) {
-    throw new Error(`${what}: matrix has ${a.length} values, expected n * n = ${n * n}.`);
+    throw new LetheError(
+      'shape-mismatch',
+      `${what}: matrix has ${a.length} values, expected n * n = ${n * n}.`,
+    );
   }
 }
 
@@ -114,8 +120,9 @@ export function choleskyBlocked(
   const nb = options.blockSize ?? 256;
   const band = Math.max(nb, options.bandRows ?? 1024);
   if (!(Number.isInteger(nb) && nb >= 1))
-    throw new Error(`Cholesky blockSize = ${nb} must be an integer >= 1.`);
-  if (!Number.isFinite(shift)) throw new Error(`Cholesky shift = ${shift} must be finite.`);
+    throw new LetheError('invalid-argument', `Cholesky blockSize = ${nb} must be an integer >= 1.`);
+  if (!Number.isFinite(shift))
+    throw new LetheError('non-finite', `Cholesky shift = ${shift} must be finite.`);
   // Working copy of the lower triangle; it becomes L in place.
   const w = new Float32Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -188,7 +195,10 @@ function transposeToFloat32(m: Float64Array, b: number): Float32Array {
 export function choleskySolve(factor: CholeskyFactor, rhs: ArrayLike<number>): Float64Array {
   const { n, lower } = factor;
   if (rhs.length !== n)
-    throw new Error(`choleskySolve: right-hand side has ${rhs.length} values, expected ${n}.`);
+    throw new LetheError(
+      'shape-mismatch',
+      `choleskySolve: right-hand side has ${rhs.length} values, expected ${n}.`,
+    );
   // Forward: L y = rhs (row-oriented).
   const y = Float64Array.from(rhs);
   for (let i = 0; i < n; i++) {
@@ -254,7 +264,8 @@ export function factorWithDamping(
         mu === 0 ? (options.initialRelative ?? 1e-6) * (meanDiag > 0 ? meanDiag : 1) : mu * growth;
     }
   }
-  throw new Error(
+  throw new LetheError(
+    'not-converged',
     `The Hessian stayed indefinite after ${maxAttempts} damped factorisations (last mu tried ${mu / growth}): ${(lastError as Error).message} Raise maxAttempts or the damping.`,
   );
 }

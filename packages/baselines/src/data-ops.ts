@@ -1,5 +1,6 @@
 import type { Model, ModelPoint } from '@lethe/autodiff';
-import { DataTensors, type TrainingData } from '@lethe/recollect';
+import type { TrainingData } from '@lethe/recollect';
+import { DataTensors } from '@lethe/recollect/internals';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Samples of a data set, gathered in chunks, each linearised at the weights as a ModelPoint. */

@@ -4,7 +4,7 @@ import {
   notPrepared,
   type PrepareRecord,
   RequestLedger,
-  seconds,
+  requestRecord,
   startWeights,
   type UnlearningContext,
   type UnlearningMethod,
@@ -68,14 +68,7 @@ export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
       state.w = weights;
       return {
         weights: Float32Array.from(weights),
-        record: {
-          method: name,
-          request,
-          ids: list,
-          removed: gone.size,
-          seconds: seconds(started),
-          detail: { config },
-        },
+        record: requestRecord(name, request, list, gone.size, started, { config }),
       };
     },
     async reset(): Promise<void> {

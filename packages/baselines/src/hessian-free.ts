@@ -1,10 +1,12 @@
 import { layoutDigest } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import { type RecollectProgress, recollect, Unlearner } from '@lethe/recollect';
 import { type ApproximatorStore, createMemoryStore } from '@lethe/store';
 import {
   notPrepared,
   type PrepareRecord,
   RequestLedger,
+  requestRecord,
   seconds,
   startWeights,
   type UnlearningContext,
@@ -50,14 +52,21 @@ export interface HessianFreeOptions {
 export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod {
   const source = options.source ?? 'store';
   if (source !== 'store' && source !== 'lazy')
-    throw new Error(`hessianFree: unknown source "${source}": use 'store' or 'lazy'.`);
+    throw new LetheError(
+      'invalid-argument',
+      `hessianFree: unknown source "${source}": use 'store' or 'lazy'.`,
+    );
   if (source === 'lazy' && options.precomputeIds !== undefined)
-    throw new Error(
+    throw new LetheError(
+      'unsupported',
       "hessianFree: precomputeIds needs source 'store' (lazy mode precomputes nothing).",
     );
   const order = options.order ?? 1;
   if (order !== 1 && order !== 2)
-    throw new Error(`hessianFree: order ${String(order)} is not supported: use 1 or 2.`);
+    throw new LetheError(
+      'unsupported',
+      `hessianFree: order ${String(order)} is not supported: use 1 or 2.`,
+    );
   const name = `hessian-free${order === 2 ? '-2' : ''}${source === 'lazy' ? '-lazy' : ''}`;
   let ctx: UnlearningContext | undefined;
   let w0: Float32Array | undefined;
@@ -130,7 +139,8 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
       if (precomputed) {
         const missing = list.find((id) => !precomputed.has(id));
         if (missing !== undefined)
-          throw new Error(
+          throw new LetheError(
+            'not-found',
             `${name}: sample ${missing} is not among the precomputed rows (precomputeIds): add it there, or precompute all n.`,
           );
       }
@@ -146,21 +156,20 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
       const request = ledger.commit(list);
       return {
         weights,
-        record: {
-          method: name,
-          request,
-          ids: list,
-          removed: ledger.removedCount,
-          seconds: seconds(started),
-          detail: { source, order, updateMilliseconds: r.milliseconds, secondOrderSeconds },
-        },
+        record: requestRecord(name, request, list, ledger.removedCount, started, {
+          source,
+          order,
+          updateMilliseconds: r.milliseconds,
+          secondOrderSeconds,
+        }),
       };
     },
     async reset(): Promise<void> {
       if (!ctx || !ledger || !w0) throw notPrepared(name);
       if (source === 'store' && ledger.removedCount > 0) {
         if (!snapshot) {
-          throw new Error(
+          throw new LetheError(
+            'invalid-argument',
             `${name}: reset() must restore erased approximators: create the method with { keepForReset: true } (benchmarks only).`,
           );
         }

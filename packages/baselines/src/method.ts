@@ -1,5 +1,11 @@
 import type { Model } from '@lethe/autodiff';
-import { finalWeights, type TrainingData, type Trajectory } from '@lethe/recollect';
+import { LetheError, validateSampleIds } from '@lethe/core';
+import {
+  finalWeights,
+  type TrainingData,
+  type Trajectory,
+  type UnlearnRecord,
+} from '@lethe/recollect';
 
 /** What every method unlearns from: a model trained on `data` by a recorded run. */
 export interface UnlearningContext {
@@ -20,17 +26,36 @@ export interface PrepareRecord {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-/** One applied deletion request. */
-export interface RequestRecord {
+/**
+ * One applied deletion request: the engine's record (request index since prepare() or the last
+ * reset(), ids, mode, wall time of everything the method does to answer it) and which method
+ * applied it, how many samples are removed so far, and the method's own detail.
+ */
+export interface RequestRecord extends UnlearnRecord {
   readonly method: string;
-  /** 0, 1, ... since prepare() or the last reset(). */
-  readonly request: number;
-  readonly ids: readonly number[];
   /** Samples removed so far, this request included. */
   readonly removed: number;
-  /** Wall time of the request (everything the method does to answer it). */
-  readonly seconds: number;
   readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** The record of a request that started at `started` (performance.now()) and ends now. */
+export function requestRecord(
+  method: string,
+  request: number,
+  ids: readonly number[],
+  removed: number,
+  started: number,
+  detail: Readonly<Record<string, unknown>>,
+): RequestRecord {
+  return {
+    method,
+    request,
+    ids,
+    mode: ids.length === 1 ? 'online' : 'batch',
+    milliseconds: performance.now() - started,
+    removed,
+    detail,
+  };
 }
 
 export interface UnlearnResult {
@@ -65,29 +90,18 @@ export class RequestLedger {
 
   /** Checks a request as a whole (nothing changes when it throws); returns the ids. */
   check(ids: ArrayLike<number>): number[] {
-    const list = Array.from(ids);
-    if (list.length === 0)
-      throw new Error(`${this.method}: nothing to forget: pass at least one sample id.`);
-    const seen = new Set<number>();
+    const list = Array.from(validateSampleIds(ids, { context: this.method, n: this.n }));
     for (const id of list) {
-      if (!(Number.isInteger(id) && id >= 0 && id < this.n)) {
-        throw new Error(
-          `${this.method}: unknown sample id ${id}: this model was trained on ids 0..${this.n - 1}.`,
-        );
-      }
-      if (seen.has(id))
-        throw new Error(
-          `${this.method}: sample id ${id} appears twice in one request: list it once.`,
-        );
-      seen.add(id);
       if (this.removedSet.has(id)) {
-        throw new Error(
+        throw new LetheError(
+          'already-forgotten',
           `${this.method}: sample ${id} was already forgotten; call reset() to start again from the prepared model.`,
         );
       }
     }
     if (this.removedSet.size + list.length >= this.n) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${this.method}: forgetting ${list.length} more samples would leave no training data (n = ${this.n}, ${this.removedSet.size} already forgotten).`,
       );
     }
@@ -125,12 +139,14 @@ export class RequestLedger {
 export function startWeights(ctx: UnlearningContext): Float32Array {
   const w = Float32Array.from(ctx.weights ?? finalWeights(ctx.trajectory));
   if (w.length !== ctx.model.d) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `Weights have length ${w.length}, expected d = ${ctx.model.d} for model ${ctx.model.name}.`,
     );
   }
   if (ctx.data.n !== ctx.trajectory.n) {
-    throw new Error(
+    throw new LetheError(
+      'mismatch',
       `The trajectory was recorded on n = ${ctx.trajectory.n} samples but the data has n = ${ctx.data.n}: pass the training data of that run.`,
     );
   }
@@ -138,7 +154,10 @@ export function startWeights(ctx: UnlearningContext): Float32Array {
 }
 
 export function notPrepared(method: string): Error {
-  return new Error(`${method}: call prepare(ctx) before unlearn() or reset().`);
+  return new LetheError(
+    'invalid-argument',
+    `${method}: call prepare(ctx) before unlearn() or reset().`,
+  );
 }
 
 export const seconds = (since: number): number => (performance.now() - since) / 1000;

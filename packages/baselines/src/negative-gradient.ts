@@ -1,11 +1,13 @@
 import type { Model } from '@lethe/autodiff';
-import { DataTensors, sgdStep, type TrainingData } from '@lethe/recollect';
+import { LetheError } from '@lethe/core';
+import type { TrainingData } from '@lethe/recollect';
+import { DataTensors, sgdStep } from '@lethe/recollect/internals';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   notPrepared,
   type PrepareRecord,
   RequestLedger,
-  seconds,
+  requestRecord,
   startWeights,
   type UnlearningContext,
   type UnlearningMethod,
@@ -31,7 +33,10 @@ export function negativeGradient(options: NegativeGradientOptions = {}): Unlearn
   const name = 'negative-gradient';
   const steps = options.steps ?? 5;
   if (!(Number.isInteger(steps) && steps >= 1))
-    throw new Error(`negativeGradient: steps = ${steps} must be an integer >= 1.`);
+    throw new LetheError(
+      'invalid-argument',
+      `negativeGradient: steps = ${steps} must be an integer >= 1.`,
+    );
   let state: { ctx: UnlearningContext; w0: Float32Array; w: Float32Array; ledger: RequestLedger };
   let prepared = false;
   const hyper = (ctx: UnlearningContext) => ({
@@ -59,14 +64,7 @@ export function negativeGradient(options: NegativeGradientOptions = {}): Unlearn
       const request = ledger.commit(list);
       return {
         weights: Float32Array.from(state.w),
-        record: {
-          method: name,
-          request,
-          ids: list,
-          removed: ledger.removedCount,
-          seconds: seconds(started),
-          detail: h,
-        },
+        record: requestRecord(name, request, list, ledger.removedCount, started, h),
       };
     },
     async reset(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { backendInfo, type Model, recipeOf } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import type { TrainingData } from '@lethe/recollect';
 import * as tf from '@tensorflow/tfjs-core';
 import { ChunkedPoints } from './data-ops.js';
@@ -71,7 +72,7 @@ async function workerPool(
   const handles: { worker: Worker; pending: Map<number, (out: Float32Array) => void> }[] = [];
   let failure: Error | undefined;
   const fail = (i: number, message: string) => {
-    failure ??= new Error(`Linearisation worker ${i} failed: ${message}`);
+    failure ??= new LetheError('worker-failed', `Linearisation worker ${i} failed: ${message}`);
   };
   const ready = [];
   for (let i = 0; i < count; i++) {

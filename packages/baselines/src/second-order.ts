@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import type { CgOptions, CgResult } from './cg.js';
 import { conjugateGradientAsync } from './cg.js';
 import {
@@ -12,6 +13,7 @@ import {
   notPrepared,
   type PrepareRecord,
   RequestLedger,
+  requestRecord,
   seconds,
   startWeights,
   type UnlearningContext,
@@ -83,17 +85,24 @@ class SecondOrderMethod implements UnlearningMethod {
   ) {
     this.solver = options.solver ?? 'cholesky';
     if (this.solver !== 'cholesky' && this.solver !== 'cg') {
-      throw new Error(`Unknown solver "${this.solver}": use 'cholesky' or 'cg'.`);
+      throw new LetheError(
+        'invalid-argument',
+        `Unknown solver "${this.solver}": use 'cholesky' or 'cg'.`,
+      );
     }
     const cf = options.counterfactual;
     if (cf !== undefined && cf !== 'batch' && cf !== 'remaining') {
-      throw new Error(`Unknown counterfactual "${cf}": use 'batch' or 'remaining'.`);
+      throw new LetheError(
+        'invalid-argument',
+        `Unknown counterfactual "${cf}": use 'batch' or 'remaining'.`,
+      );
     }
     const w = options.workers;
     if (w !== undefined && !(Number.isInteger(w) && w >= 1))
-      throw new Error(`workers = ${w} must be an integer >= 1.`);
+      throw new LetheError('worker-failed', `workers = ${w} must be an integer >= 1.`);
     if (cf !== undefined && kind === 'jackknife') {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         'counterfactual applies to the Newton step only: the jackknife uses H_all by definition.',
       );
     }
@@ -225,14 +234,7 @@ class SecondOrderMethod implements UnlearningMethod {
     const request = ledger.commit(list);
     return {
       weights,
-      record: {
-        method: this.name,
-        request,
-        ids: list,
-        removed: m,
-        seconds: seconds(started),
-        detail,
-      },
+      record: requestRecord(this.name, request, list, m, started, detail),
     };
   }
 
@@ -304,7 +306,8 @@ async function dampedCg(
       mu = (options.damping?.initialRelative ?? 1e-6) * Math.max(Math.abs(bhb) / bb, 1e-12);
     } else mu *= growth;
   }
-  throw new Error(
+  throw new LetheError(
+    'not-converged',
     `CG met negative curvature after ${maxAttempts} damping attempts (last mu ${mu / growth}): raise damping.maxAttempts or damping.initialRelative.`,
   );
 }

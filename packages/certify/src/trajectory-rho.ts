@@ -1,5 +1,6 @@
 import type { Model } from '@lethe/autodiff';
-import { DataTensors, type TrainingData, type Trajectory, WeightsCursor } from '@lethe/recollect';
+import type { TrainingData, Trajectory } from '@lethe/recollect';
+import { DataTensors, WeightsCursor } from '@lethe/recollect/internals';
 import * as tf from '@tensorflow/tfjs-core';
 import { type SpectralNormOptions, type SymmetricOperator, spectralNorm } from './spectral-norm.js';
 

@@ -54,7 +54,8 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
   assertTrajectoryMatches(trajectory, model);
   validateData(model, data);
   if (data.n !== trajectory.n) {
-    throw new Error(
+    throw new LetheError(
+      'mismatch',
       `Trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
     );
   }
@@ -142,7 +143,8 @@ async function runInWorkers(
 ): Promise<Float32Array> {
   const recipe = recipeOf(model);
   if (initial && initial.length !== ids.length * model.d) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `initial has ${initial.length} values, expected ids.length * d = ${ids.length * model.d}.`,
     );
   }
@@ -181,7 +183,9 @@ async function runInWorkers(
               resolve(m.vectors);
               void worker.terminate();
             } else {
-              reject(new Error(`Recollection worker ${i} failed: ${m.message}`));
+              reject(
+                new LetheError('worker-failed', `Recollection worker ${i} failed: ${m.message}`),
+              );
               void worker.terminate();
             }
           });

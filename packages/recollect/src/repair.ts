@@ -1,6 +1,6 @@
 import type { Model } from '@lethe/autodiff';
-import { deriveSeed, Rng } from '@lethe/core';
-import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
+import { deriveSeed, LetheError, Rng } from '@lethe/core';
+import type { ApproximatorStore, RowBlock, StoreIdentity } from '@lethe/store';
 import { requireSeed } from './config.js';
 import type { TrainingData } from './data.js';
 import { recollect } from './recollect.js';
@@ -50,11 +50,17 @@ export interface RepairResult {
 export async function repair(options: RepairOptions): Promise<RepairResult> {
   const { model, data, trajectory, store } = options;
   if (!(Number.isInteger(options.epochs) && options.epochs >= 1)) {
-    throw new Error(`repair: epochs must be an integer >= 1, got ${options.epochs}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `repair: epochs must be an integer >= 1, got ${options.epochs}.`,
+    );
   }
   const remaining = await store.liveIds();
   if (remaining.length === 0)
-    throw new Error('repair: the store holds no approximators; nothing to extend.');
+    throw new LetheError(
+      'not-found',
+      'repair: the store holds no approximators; nothing to extend.',
+    );
   const { config } = trajectory;
   const round = options.round ?? 1;
   const start = trajectory.steps.length;
@@ -84,7 +90,8 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       onStep: (s) => options.onProgress?.({ phase: 'train', fraction: s.step / s.total }),
     },
   );
-  const initial = await store.readRows(remaining);
+  // The live ids ascending are exactly the store's rows 0..count-1: one contiguous block.
+  const initial = rowMajor(await store.readBlock(0, remaining.length));
   const extended = await recollect({
     model,
     data,
@@ -106,11 +113,25 @@ async function openTarget(options: RepairOptions, continuation: Trajectory) {
   const fields = ['modelDigest', 'layoutDigest', 'd', 'dtype', 'trajectoryDigest'] as const;
   const wrong = fields.find((f) => m[f] !== identity[f]);
   if (wrong) {
-    throw new Error(
+    throw new LetheError(
+      'manifest-mismatch',
       `repair: the target store's ${wrong} is ${String(m[wrong])}, expected ${String(identity[wrong])}: create it with the identity passed to target.`,
     );
   }
   if ((await target.liveIds()).length > 0)
-    throw new Error('repair: the target store already holds rows: pass a new, empty store.');
+    throw new LetheError(
+      'invalid-argument',
+      'repair: the target store already holds rows: pass a new, empty store.',
+    );
   return target;
+}
+
+/** A block's rows as one row-major Float32Array (its own data when the view is plain). */
+function rowMajor(block: RowBlock): Float32Array {
+  const [rows = 0, d = 0] = block.shape;
+  const plain = block.offset === 0 && block.stride[0] === d && block.stride[1] === 1;
+  if (plain && block.data.length === rows * d) return block.data;
+  const out = new Float32Array(rows * d);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < d; j++) out[i * d + j] = block.get(i, j);
+  return out;
 }

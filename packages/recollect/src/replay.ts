@@ -1,4 +1,5 @@
 import type { Model } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataTensors } from './data.js';
 import { sgdStep } from './step.js';
@@ -36,7 +37,8 @@ export class WeightsCursor {
       tf.dispose([batch.x, batch.labels]);
       if (clip.norm !== step.clip.norm) {
         next.dispose();
-        throw new Error(
+        throw new LetheError(
+          'mismatch',
           `Replay of step ${s} does not reproduce the recorded run (gradient norm ${clip.norm} vs ${step.clip.norm}); it was recorded on backend "${this.trajectory.backend}": replay on that backend, or keep checkpoints every step.`,
         );
       }

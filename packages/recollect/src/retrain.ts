@@ -1,4 +1,5 @@
 import type { Model } from '@lethe/autodiff';
+import { validateSampleIds } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataTensors, type TrainingData } from './data.js';
 import { sgdStep } from './step.js';
@@ -68,12 +69,11 @@ export function retrain(
   options: { normaliser?: Normaliser } = {},
 ): Float32Array {
   const sampleWeights = new Map<number, number>();
-  for (const id of Array.from(removed)) {
-    if (!(Number.isInteger(id) && id >= 0 && id < trajectory.n)) {
-      throw new Error(
-        `Cannot retrain without sample ${id}: training ids are 0..${trajectory.n - 1}.`,
-      );
-    }
+  for (const id of validateSampleIds(removed, {
+    context: 'retrain',
+    n: trajectory.n,
+    allowEmpty: true,
+  })) {
     sampleWeights.set(id, 0);
   }
   return replay(model, data, trajectory, {

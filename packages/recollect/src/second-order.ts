@@ -1,6 +1,6 @@
 import { applyClipJacobian, clipState, type Model } from '@lethe/autodiff';
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataTensors } from './data.js';
+import { DataTensors, type TrainingData } from './data.js';
 import { WeightsCursor } from './replay.js';
 import { finalWeights, type Trajectory } from './trajectory.js';
 
@@ -37,11 +37,12 @@ export interface SecondOrderOptions {
 
 export function secondOrderUpdate(
   model: Model,
-  data: DataTensors,
+  training: TrainingData | DataTensors,
   trajectory: Trajectory,
   removed: ArrayLike<number>,
   options: SecondOrderOptions = {},
 ): SecondOrderResult {
+  const data = training instanceof DataTensors ? training : new DataTensors(model, training);
   const { onStep } = options;
   const started = performance.now();
   const set = new Set(Array.from(removed));

@@ -57,7 +57,10 @@ export function train(
   validateConfig(config, data.n);
   const policy = options.checkpoints ?? { kind: 'every-step' };
   if (policy.kind === 'every' && !(Number.isInteger(policy.interval) && policy.interval >= 1)) {
-    throw new Error(`Checkpoint interval must be an integer >= 1, got ${policy.interval}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Checkpoint interval must be an integer >= 1, got ${policy.interval}.`,
+    );
   }
   const initial = options.initialWeights ?? model.init(requireSeed(config, 'the initial weights'));
   if (initial.length !== model.d) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ClipState, layoutDigest, type Model } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import type { StoreDType, StoreIdentity } from '@lethe/store';
 import type { TrainConfig } from './config.js';
 
@@ -97,7 +98,8 @@ export function finalWeights(trajectory: Trajectory): Float32Array {
 /** Checks that a trajectory belongs to this model; names the mismatch and the fix. */
 export function assertTrajectoryMatches(trajectory: Trajectory, model: Model): void {
   if (trajectory.model.digest !== model.digest || trajectory.model.d !== model.d) {
-    throw new Error(
+    throw new LetheError(
+      'mismatch',
       `Trajectory was recorded for model ${trajectory.model.name} (digest ${trajectory.model.digest}, d = ${trajectory.model.d}) but model ${model.name} (digest ${model.digest}, d = ${model.d}) was given: use the model the run was trained with.`,
     );
   }

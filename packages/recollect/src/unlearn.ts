@@ -1,4 +1,5 @@
 import type { Model } from '@lethe/autodiff';
+import { LetheError, validateSampleIds } from '@lethe/core';
 import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
 import { DataTensors, type TrainingData } from './data.js';
 import { recollect } from './recollect.js';
@@ -61,7 +62,10 @@ export class Unlearner {
     }
     const w = Float32Array.from(weights ?? finalWeights(trajectory));
     if (w.length !== model.d)
-      throw new Error(`Weights have length ${w.length}, expected d = ${model.d}.`);
+      throw new LetheError(
+        'shape-mismatch',
+        `Weights have length ${w.length}, expected d = ${model.d}.`,
+      );
     return new Unlearner(model, trajectory, source, w);
   }
 
@@ -101,17 +105,22 @@ export class Unlearner {
   ): Promise<UnlearnRecord> {
     const source = data ?? (this.source.kind === 'lazy' ? this.source.data : undefined);
     if (!source)
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         'refineSecondOrder needs the training data: pass it (the store holds only vectors).',
       );
     if (source.n !== this.trajectory.n) {
-      throw new Error(
+      throw new LetheError(
+        'mismatch',
         `Training data has n = ${source.n} but the trajectory was recorded on n = ${this.trajectory.n}.`,
       );
     }
     const ids = this.forgotten;
     if (ids.length === 0)
-      throw new Error('Nothing was forgotten yet: refineSecondOrder refines earlier requests.');
+      throw new LetheError(
+        'invalid-argument',
+        'Nothing was forgotten yet: refineSecondOrder refines earlier requests.',
+      );
     const started = performance.now();
     const tensors = new DataTensors(this.model, source);
     try {
@@ -188,26 +197,19 @@ export class Unlearner {
   }
 
   private async validate(ids: number[]): Promise<void> {
-    if (ids.length === 0) throw new Error('Nothing to forget: pass at least one sample id.');
-    const seen = new Set<number>();
+    validateSampleIds(ids, { context: 'Unlearner', n: this.trajectory.n });
     for (const id of ids) {
-      if (!(Number.isInteger(id) && id >= 0 && id < this.trajectory.n)) {
-        throw new Error(
-          `Unknown sample id ${id}: this model was trained on ids 0..${this.trajectory.n - 1}.`,
-        );
-      }
-      if (seen.has(id))
-        throw new Error(`Sample id ${id} appears twice in one request: list it once.`);
-      seen.add(id);
       const at = this.forgottenAt.get(id);
       if (at !== undefined) {
-        throw new Error(
-          `Sample ${id} was already forgotten (request ${at}); a deletion cannot be applied twice.`,
+        throw new LetheError(
+          'already-forgotten',
+          `Unlearner: sample ${id} was already forgotten (request ${at}); a deletion cannot be applied twice.`,
         );
       }
       if (this.source.kind === 'store' && !(await this.source.store.has(id))) {
-        throw new Error(
-          `No approximator is stored for sample ${id}: run recollect() for it, or use the lazy source.`,
+        throw new LetheError(
+          'not-found',
+          `Unlearner: no approximator is stored for sample ${id}: run recollect() for it, or use the lazy source.`,
         );
       }
     }

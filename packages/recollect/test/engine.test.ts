@@ -1,15 +1,8 @@
 import { createModel, useBackend } from '@lethe/autodiff';
 import { createMemoryStore } from '@lethe/store';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  recollect,
-  repair,
-  replay,
-  retrain,
-  type TrainConfig,
-  train,
-  Unlearner,
-} from '../src/index.js';
+import { recollect, repair, retrain, type TrainConfig, train, Unlearner } from '../src/index.js';
+import { replay } from '../src/internals.js';
 import { add, blobs, distance, logistic, relErr, storeFor } from './fixtures.js';
 
 const data = blobs(120, 6, 3, 5);
@@ -138,11 +131,11 @@ describe('engine', () => {
     await recollect({ model, data, trajectory, store, workers: 1, ids: [0, 1, 2] });
     const u = Unlearner.open(model, trajectory, { kind: 'store', store });
     const before = u.weights;
-    await expect(u.forget(500)).rejects.toThrow(/Unknown sample id 500.*0\.\.119/);
-    await expect(u.forget(1.5)).rejects.toThrow(/Unknown sample id 1.5/);
-    await expect(u.forgetBatch([0, 0])).rejects.toThrow(/appears twice/);
-    await expect(u.forget(5)).rejects.toThrow(/No approximator is stored for sample 5/);
-    await expect(u.forgetBatch([])).rejects.toThrow(/Nothing to forget/);
+    await expect(u.forget(500)).rejects.toThrow(/unknown sample id 500.*0\.\.119/);
+    await expect(u.forget(1.5)).rejects.toThrow(/unknown sample id 1.5/);
+    await expect(u.forgetBatch([0, 0])).rejects.toThrow(/listed twice/);
+    await expect(u.forget(5)).rejects.toThrow(/no approximator is stored for sample 5/);
+    await expect(u.forgetBatch([])).rejects.toThrow(/no sample ids given/);
     await u.forget(1);
     const after = u.weights;
     await expect(u.forget(1)).rejects.toThrow(/already forgotten \(request 0\)/);

@@ -13,15 +13,13 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DataTensors,
-  replay,
   secondOrderUpdate,
-  sgdStep,
   type TrainConfig,
   type TrainingData,
   type Trajectory,
   train,
 } from '../src/index.js';
+import { DataTensors, replay, sgdStep } from '../src/internals.js';
 import { blobs, relErr } from './fixtures.js';
 
 /**

@@ -1,15 +1,14 @@
 import { createModel, useBackend } from '@lethe/autodiff';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  DataTensors,
   recollect,
-  replay,
   retrain,
   secondOrderUpdate,
   type TrainConfig,
   train,
   Unlearner,
 } from '../src/index.js';
+import { DataTensors, replay } from '../src/internals.js';
 import { distance, relErr, smallLogisticProblem, storeFor } from './fixtures.js';
 import { secondOrder64, train64 } from './reference64.js';
 

@@ -208,14 +208,14 @@ export async function runCompare(
             const r = await method.unlearn(forget);
             entry.requests.push({
               m: forget.length,
-              seconds: r.record.seconds,
+              seconds: r.record.milliseconds / 1000,
               ...distances(r.weights, i),
               accuracy: evaluate(r.weights, forget),
               detail: r.record.detail,
             });
             progress(
               (i + 1) / sets.length,
-              `m = ${forget.length}: ${r.record.seconds.toFixed(3)} s`,
+              `m = ${forget.length}: ${(r.record.milliseconds / 1000).toFixed(3)} s`,
             );
           }
           run.methods.push(entry);

@@ -11,7 +11,7 @@ import type { MiaSetting } from './setting.js';
  * trajectories for MIA-U) and scores the target's membership with each LiRA variant.
  */
 export async function runLira(s: MiaSetting) {
-  const { flags, model, config, pool } = s;
+  const { flags, model, pool } = s;
   const targetProgress = progressLine('target model');
   targetProgress(0);
   const target = s.trainOn(s.targetIds, flags.seed, true);

@@ -1,6 +1,5 @@
 import { l2Distance, pearson } from '@lethe/evaluate';
 import {
-  DataTensors,
   recollect,
   retrain,
   secondOrderUpdate,
@@ -125,8 +124,9 @@ export async function runVerify(flags: VerifyFlags) {
     hf2 = done.unlearner.weights;
     const d2 = l2Distance(hf2, retrained);
     // The refinement without clipping's second derivative, for comparison.
-    const tensors = new DataTensors(model, trainingData);
-    const plain = secondOrderUpdate(model, tensors, trajectory, forget, { clipCurvature: false });
+    const plain = secondOrderUpdate(model, trainingData, trajectory, forget, {
+      clipCurvature: false,
+    });
     const dPlain = l2Distance(plain.weights, retrained);
     secondOrder = {
       hf2: d2,

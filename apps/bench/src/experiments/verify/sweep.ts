@@ -1,11 +1,5 @@
 import { l2Distance } from '@lethe/evaluate';
-import {
-  DataTensors,
-  recollect,
-  retrain,
-  secondOrderUpdate,
-  type Trajectory,
-} from '@lethe/recollect';
+import { recollect, retrain, secondOrderUpdate, type Trajectory } from '@lethe/recollect';
 import { createMemoryStore, type StoreManifest } from '@lethe/store';
 import { chooseForgetSet, type Experiment } from '../../setup.js';
 import type { VerifyFlags } from './options.js';
@@ -39,7 +33,6 @@ export async function runSweep(
     workers: flags.workers,
     store: fresh,
   });
-  const tensors = new DataTensors(model, trainingData);
   const rows: SweepRow[] = [];
   try {
     for (const m of counts) {
@@ -53,7 +46,7 @@ export async function runSweep(
       let ratio2: number | null = null;
       let secondOrderSeconds: number | null = null;
       if (flags.order === 2) {
-        const r = secondOrderUpdate(model, tensors, trajectory, set);
+        const r = secondOrderUpdate(model, trainingData, trajectory, set);
         ratio2 = l2Distance(r.weights, exact) / shift;
         secondOrderSeconds = r.seconds;
       }
@@ -63,7 +56,6 @@ export async function runSweep(
       );
     }
   } finally {
-    tensors.dispose();
     await fresh.close();
   }
   return rows;
