@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { patchWasmKernels } from './wasm-kernels.js';
 
@@ -39,7 +40,8 @@ const TFJS_NAME: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm
 
 function parseBackendName(value: string, source: string): BackendName {
   if ((BACKEND_PREFERENCE as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(
+  throw new LetheError(
+    'invalid-argument',
     `Unknown backend "${value}" from ${source}: use one of ${BACKEND_PREFERENCE.join(', ')}.`,
   );
 }
@@ -65,7 +67,11 @@ export async function useBackend(requested?: BackendName | string): Promise<Back
     try {
       registerBackend(name);
       const ok = await tf.setBackend(TFJS_NAME[name]);
-      if (!ok) throw new Error(`tf.setBackend('${TFJS_NAME[name]}') returned false`);
+      if (!ok)
+        throw new LetheError(
+          'invalid-argument',
+          `tf.setBackend('${TFJS_NAME[name]}') returned false`,
+        );
       await tf.ready();
       const reason = explicit
         ? `requested by ${requested !== undefined ? 'the API call' : 'LETHE_BACKEND'}`
@@ -82,7 +88,8 @@ export async function useBackend(requested?: BackendName | string): Promise<Back
     }
   }
   const detail = unavailable.map((u) => `${u.name}: ${u.error}`).join('; ');
-  throw new Error(
+  throw new LetheError(
+    'invalid-argument',
     explicit
       ? `Backend "${explicit}" could not be loaded (${detail}). Install its package or choose another with LETHE_BACKEND=node|wasm|cpu.`
       : `No tfjs backend could be loaded (${detail}). Run pnpm install.`,
@@ -91,7 +98,8 @@ export async function useBackend(requested?: BackendName | string): Promise<Back
 
 /** The backend in use; throws if none was selected yet. */
 export function backendInfo(): BackendInfo {
-  if (!active) throw new Error('No backend selected yet: await useBackend() first.');
+  if (!active)
+    throw new LetheError('invalid-argument', 'No backend selected yet: await useBackend() first.');
   return active;
 }
 

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The state of global-norm clipping at one step: clip(g) = g * min(1, C/||g||). */
@@ -10,9 +11,13 @@ export interface ClipState {
 }
 
 export function clipState(gradNorm: number, threshold: number): ClipState {
-  if (!(threshold > 0)) throw new Error(`Clipping threshold C must be > 0, got ${threshold}.`);
+  if (!(threshold > 0))
+    throw new LetheError('invalid-argument', `Clipping threshold C must be > 0, got ${threshold}.`);
   if (!Number.isFinite(gradNorm)) {
-    throw new Error(`Gradient norm is ${gradNorm}: training diverged; lower the learning rate.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Gradient norm is ${gradNorm}: training diverged; lower the learning rate.`,
+    );
   }
   const clipped = gradNorm > threshold;
   return { norm: gradNorm, threshold, scale: clipped ? threshold / gradNorm : 1, clipped };

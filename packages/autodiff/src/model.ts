@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layers/layer.js';
 import { buildLayout, layoutDigest, type ParamLayout } from './layout.js';
@@ -84,11 +84,15 @@ export interface NamedLayer {
 
 /** A model made of layers applied in sequence, ending in logits for softmax cross-entropy. */
 export function sequential(name: string, layers: readonly NamedLayer[]): Model {
-  if (layers.length === 0) throw new Error(`Model ${name}: needs at least one layer.`);
+  if (layers.length === 0)
+    throw new LetheError('invalid-argument', `Model ${name}: needs at least one layer.`);
   const first = layers[0]!.layer;
   const last = layers[layers.length - 1]!.layer;
   if (last.outputShape.length !== 1) {
-    throw new Error(`Model ${name}: the last layer must output a vector of logits.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Model ${name}: the last layer must output a vector of logits.`,
+    );
   }
   const inputShape = first.inputShape;
   const inputSize = inputShape.reduce((a, b) => a * b, 1);
@@ -110,14 +114,16 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
   const toParams = (params: tf.Tensor1D | Float32Array): tf.Tensor1D => {
     if (params instanceof Float32Array) {
       if (params.length !== d) {
-        throw new Error(
+        throw new LetheError(
+          'shape-mismatch',
           `Model ${name}: parameter vector has length ${params.length}, expected ${d}.`,
         );
       }
       return tf.tensor1d(params);
     }
     if (params.shape[0] !== d) {
-      throw new Error(
+      throw new LetheError(
+        'shape-mismatch',
         `Model ${name}: parameter tensor has length ${params.shape[0]}, expected ${d}.`,
       );
     }
@@ -126,7 +132,8 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
   const toInput = (x: tf.Tensor): tf.Tensor => {
     const b = x.shape[0]!;
     if (x.size !== b * inputSize) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `Model ${name}: input of shape [${x.shape}] does not hold samples of shape [${inputShape}] (${inputSize} values each).`,
       );
     }
@@ -205,14 +212,18 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       const gradientOnly = options.gradientOnly ?? false;
       const needsHessian = (what: string) => {
         if (gradientOnly) {
-          throw new Error(
+          throw new LetheError(
+            'invalid-argument',
             `Model ${name}: ${what} needs a point made without { gradientOnly: true }.`,
           );
         }
       };
       const b = batch.x.shape[0]!;
       if (batch.labels.shape[0] !== b) {
-        throw new Error(`Model ${name}: ${batch.labels.shape[0]} labels for ${b} inputs.`);
+        throw new LetheError(
+          'invalid-argument',
+          `Model ${name}: ${batch.labels.shape[0]} labels for ${b} inputs.`,
+        );
       }
       const ownsParams = params instanceof Float32Array;
       const flat = toParams(params);
@@ -277,7 +288,8 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
           needsHessian('hmp');
           const k = v.shape[0];
           if (v.shape[1] !== d) {
-            throw new Error(
+            throw new LetheError(
+              'shape-mismatch',
               `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}.`,
             );
           }
@@ -315,13 +327,15 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
           needsHessian('thirdDerivative');
           const k = v.shape[0];
           if (v.shape[1] !== d) {
-            throw new Error(
+            throw new LetheError(
+              'shape-mismatch',
               `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}.`,
             );
           }
           for (const { name: ln, layer } of layers) {
             if (!layer.r2Forward || !layer.r2Backward) {
-              throw new Error(
+              throw new LetheError(
+                'invalid-argument',
                 `Model ${name}: layer ${ln} (${layer.kind}) has no second-order passes, so the third-derivative kernel (second-order unlearning) is unavailable for this model.`,
               );
             }

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from './model.js';
 
@@ -14,7 +15,8 @@ export function predictLogits(
 ): Float32Array {
   const size = model.inputShape.reduce((a, b) => a * b, 1);
   if (x.length !== n * size) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `predictLogits: x has ${x.length} values, expected n * ${size} = ${n * size} for model ${model.name}.`,
     );
   }

@@ -27,7 +27,31 @@ export function registerModel(name: string, factory: ModelFactory): void {
   factories.set(name, factory);
 }
 
+/** Shapes and sizes must be whole numbers >= 1: a fraction or NaN would give a nonsense d. */
+function validateOptions(name: string, options: ModelOptions): void {
+  const whole = (what: string, v: unknown, min: number) => {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min)) {
+      throw new LetheError(
+        'invalid-argument',
+        `createModel('${name}'): ${what} is ${String(v)}; it must be a whole number >= ${min}.`,
+      );
+    }
+  };
+  if (options.inputShape !== undefined) {
+    if (!Array.isArray(options.inputShape) || options.inputShape.length === 0) {
+      throw new LetheError(
+        'invalid-argument',
+        `createModel('${name}'): inputShape must be a non-empty array of whole numbers, e.g. [28, 28, 1] or [13].`,
+      );
+    }
+    options.inputShape.forEach((v, i) => whole(`inputShape[${i}]`, v, 1));
+  }
+  if (options.classes !== undefined) whole('classes', options.classes, 2);
+  if (options.hidden !== undefined) whole('hidden', options.hidden, 1);
+}
+
 export function createModel(name: string, options: ModelOptions = {}): Model {
+  validateOptions(name, options);
   const factory = factories.get(name);
   if (!factory) {
     throw new LetheError(

@@ -40,7 +40,7 @@ export interface SecondOrderOptions {
   /** How the explicit Hessian is built (Cholesky solver). */
   readonly hessian?: Omit<HessianOptions, 'onProgress'>;
   /**
-   * Newton step only. Default: the update exactly as METHOD.md states it. 'batch': the exact
+   * Newton step only. Default: the update exactly as docs/method.md ("Baselines") states it. 'batch': the exact
    * Newton step of the objective the paper's counterfactual minimises,
    * (1/n) sum_{i not in U} l_i + lambda/2 |w|^2 (H = (1/n) sum_{i not in U} H_i + lambda I,
    * right-hand side (1/n) sum_U grad l); 'remaining': that of the authors' code's
@@ -56,16 +56,9 @@ type Kind = 'newton' | 'jackknife';
 
 /**
  * Newton step (Sekhari et al. 2021) and infinitesimal jackknife (Suriyakumar & Wilson 2022),
- * as METHOD.md states them, with w the prepared weights, U all samples forgotten so far, m = |U|:
- *
- *   newton:    w + H_rem^{-1} (1/(n-m)) sum_{u in U} grad l(w; u),
- *              H_rem = (1/(n-m)) sum_{i not in U} H_i(w) + lambda I
- *   jackknife: w + H_all^{-1} (1/n) sum_{u in U} grad l(w; u),
- *              H_all = (1/n) sum_i H_i(w) + lambda I
- *
- * (l the cross-entropy, H_i its Hessian at sample i, lambda the run's L2.) Every request
- * recomputes the update for the whole set from the prepared weights, so a sequence of requests
- * gives the same weights as one request for their union.
+ * with w the prepared weights and U all samples forgotten so far (docs/method.md, "Baselines").
+ * Every request recomputes the update for the whole set from the prepared weights, so a
+ * sequence of requests gives the same weights as one request for their union.
  */
 class SecondOrderMethod implements UnlearningMethod {
   readonly name: string;
@@ -312,7 +305,7 @@ async function dampedCg(
   );
 }
 
-/** Newton step of Sekhari et al. (2021) on the remaining data's Hessian (see METHOD.md). */
+/** Newton step of Sekhari et al. (2021) on the remaining data's Hessian (docs/method.md, "Baselines"). */
 export function newtonStep(options: SecondOrderOptions = {}): UnlearningMethod {
   return new SecondOrderMethod('newton', options);
 }

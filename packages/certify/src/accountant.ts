@@ -1,5 +1,6 @@
 // A log of certified releases and their composed privacy cost. Online unlearning releases after
 // every request (one request id per release); batch unlearning once per batch (several ids).
+import { LetheError } from '@lethe/core';
 import {
   type CompositionState,
   CompositionTally,
@@ -40,24 +41,35 @@ const FORMAT = 'lethe-privacy-accountant';
 /** Checks a release on its own: shape, ranges, and that sigma certifies (epsilon, delta). */
 export function validateRelease(where: string, input: ReleaseInput): void {
   if (input.mode !== 'online' && input.mode !== 'batch') {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: mode = ${JSON.stringify(input.mode)} is invalid; expected 'online' or 'batch'.`,
     );
   }
   if (!Array.isArray(input.requestIds)) {
-    throw new Error(`${where}: requestIds must be an array of request id strings.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: requestIds must be an array of request id strings.`,
+    );
   }
   if (input.mode === 'online' && input.requestIds.length !== 1) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: an online release covers exactly one request, got ${input.requestIds.length}; use mode 'batch' for several.`,
     );
   }
   if (input.mode === 'batch' && input.requestIds.length === 0) {
-    throw new Error(`${where}: a batch release needs at least one request id.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: a batch release needs at least one request id.`,
+    );
   }
   for (const id of input.requestIds) requireNonEmptyString(where, 'requestId', id);
   if (new Set(input.requestIds).size !== input.requestIds.length) {
-    throw new Error(`${where}: requestIds contains duplicates; list each request once.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: requestIds contains duplicates; list each request once.`,
+    );
   }
   const sigma = requirePositive(where, 'sigma', input.sigma);
   const sensitivity = requireNonNegative(where, 'sensitivity', input.sensitivity);
@@ -65,7 +77,8 @@ export function validateRelease(where: string, input: ReleaseInput): void {
   const delta = requireOpenUnit(where, 'delta', input.delta);
   const achieved = analyticGaussianDelta({ epsilon, sigma, sensitivity });
   if (!(achieved <= delta)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: sigma = ${sigma} at sensitivity ${sensitivity} gives delta = ${achieved} > ${delta} at epsilon = ${epsilon}; calibrate sigma with analyticGaussianSigma.`,
     );
   }
@@ -91,7 +104,8 @@ export class PrivacyAccountant {
     for (const id of input.requestIds) {
       const earlier = this.released.get(id);
       if (earlier !== undefined) {
-        throw new Error(
+        throw new LetheError(
+          'invalid-argument',
           `PrivacyAccountant.record: request ${JSON.stringify(id)} was already released in release ${earlier}; each request is released once.`,
         );
       }
@@ -120,7 +134,8 @@ export class PrivacyAccountant {
   composition(releases: number = this.log.length): CompositionState {
     if (releases === this.log.length) return this.tally.state(this.orders);
     if (!Number.isInteger(releases) || releases < 0 || releases > this.log.length) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `PrivacyAccountant.composition: releases = ${releases} is invalid; expected an integer in [0, ${this.log.length}].`,
       );
     }
@@ -147,14 +162,16 @@ export class PrivacyAccountant {
   static fromJSON(state: AccountantState | string): PrivacyAccountant {
     const parsed: AccountantState = typeof state === 'string' ? JSON.parse(state) : state;
     if (parsed?.format !== FORMAT || parsed.version !== 1) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `PrivacyAccountant.fromJSON: expected format '${FORMAT}' version 1, got ${JSON.stringify(parsed?.format)} version ${JSON.stringify(parsed?.version)}.`,
       );
     }
     const accountant = new PrivacyAccountant({ orders: parsed.orders });
     parsed.releases.forEach((record, i) => {
       if (record.index !== i) {
-        throw new Error(
+        throw new LetheError(
+          'invalid-argument',
           `PrivacyAccountant.fromJSON: release at position ${i} has index ${record.index}.`,
         );
       }

@@ -1,6 +1,7 @@
 // A privacy budget over a sequence of certified releases. When the next release would not fit,
 // the model must be retrained from scratch on the remaining data instead of unlearned.
 
+import { LetheError } from '@lethe/core';
 import {
   type AccountantState,
   PrivacyAccountant,
@@ -38,12 +39,12 @@ export interface BudgetState {
   accountant: AccountantState;
 }
 
-export class BudgetExceededError extends Error {
+export class BudgetExceededError extends LetheError<'budget-exceeded'> {
   constructor(
     message: string,
     readonly spentAfter: PrivacySpend,
   ) {
-    super(message);
+    super('budget-exceeded', message);
     this.name = 'BudgetExceededError';
   }
 }
@@ -62,7 +63,8 @@ export class PrivacyBudget {
     });
     const composition = options.composition ?? 'best';
     if (composition !== 'basic' && composition !== 'rdp' && composition !== 'best') {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `PrivacyBudget: composition = ${JSON.stringify(composition)} is invalid; expected 'basic', 'rdp' or 'best'.`,
       );
     }
@@ -141,7 +143,8 @@ export class PrivacyBudget {
   ): PrivacyBudget {
     const parsed: BudgetState = typeof state === 'string' ? JSON.parse(state) : state;
     if (parsed?.format !== 'lethe-privacy-budget' || parsed.version !== 1) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `PrivacyBudget.fromJSON: expected format 'lethe-privacy-budget' version 1, got ${JSON.stringify(parsed?.format)}.`,
       );
     }

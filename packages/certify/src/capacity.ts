@@ -1,6 +1,7 @@
 // How many deletions can be certified before the noise needed for the per-release target
 // (epsilon, delta) exceeds what the model can bear, or before the total budget is spent.
 
+import { LetheError } from '@lethe/core';
 import { type BudgetLimit, PrivacyBudget } from './budget.js';
 import { type CompositionMethod, type CompositionTally, fitsWithin } from './composition.js';
 import { analyticGaussianSigma } from './gaussian-mechanism.js';
@@ -53,7 +54,8 @@ export function deletionCapacity(query: DeletionCapacityQuery): DeletionCapacity
       ? Number.POSITIVE_INFINITY
       : requirePositive(where, 'sigmaCeiling', query.sigmaCeiling);
   if (query.sigmaCeiling === undefined && query.budget === undefined) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: pass a sigmaCeiling, a budget, or both; without either nothing limits deletions.`,
     );
   }

@@ -1,5 +1,6 @@
 // A certificate for one release: enough to check, from the released weights and the
 // accountant's log alone, that the noise met (epsilon, delta) and what the releases have cost.
+import { LetheError } from '@lethe/core';
 import {
   type AccountantState,
   PrivacyAccountant,
@@ -67,18 +68,21 @@ export function createCertificate(input: CertificateInput): Certificate {
   const { accountant, release } = input;
   const logged = accountant.releases[release.index];
   if (logged === undefined || !sameRelease(logged, release)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: release ${release.index} is not in the accountant's log as given; record it first.`,
     );
   }
   const value = sensitivityValue(input.sensitivityModel);
   if (value !== release.sensitivity) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: the sensitivity model gives ${value}, but the release was calibrated at ${release.sensitivity}; pass the model used for calibration.`,
     );
   }
   if (input.approximationOrder !== 1 && input.approximationOrder !== 2) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: approximationOrder = ${input.approximationOrder} is invalid; expected 1 or 2.`,
     );
   }

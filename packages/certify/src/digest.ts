@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { LetheError } from '@lethe/core';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** SHA-256 (hex) of the float32 values as little-endian bytes, whatever the host's byte order. */
 export function weightsSha256(weights: Float32Array): string {
   if (!(weights instanceof Float32Array)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       'weightsSha256: weights must be a Float32Array (the released float32 weights).',
     );
   }

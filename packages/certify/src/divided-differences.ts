@@ -1,3 +1,5 @@
+import { LetheError } from '@lethe/core';
+
 // Divided differences of the power function f(x) = x^n (n real, x > 0), stable when the points
 // coincide or nearly do. The paper's sensitivity bound is built from them: its quotients such as
 // (rho^T - q^T)/(rho - q) are first divided differences, and its bracket is a second one, so
@@ -36,7 +38,10 @@ export function powerSecondDividedDifference(a: number, b: number, c: number, n:
     if (lo === 0 && mid > 0) {
       return (powerDividedDifference(hi, mid, n) - powerDividedDifference(mid, 0, n)) / hi;
     }
-    throw new Error(`powerSecondDividedDifference: points must be > 0, got ${a}, ${b}, ${c}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `powerSecondDividedDifference: points must be > 0, got ${a}, ${b}, ${c}.`,
+    );
   }
   const spread = Math.max(1, Math.abs(n)) * Math.log(hi / lo);
   if (spread > SERIES_SPREAD) {

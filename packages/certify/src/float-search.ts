@@ -1,3 +1,5 @@
+import { LetheError } from '@lethe/core';
+
 // Bisection on the bit patterns of doubles: for non-negative doubles, the ordering of their
 // IEEE-754 bit patterns as integers is the ordering of their values, so halving the integer
 // interval finds the exact boundary double in at most 64 steps, with no tolerance to choose.
@@ -21,7 +23,10 @@ function fromBits(bits: bigint): number {
  */
 export function smallestDoubleWhere(holds: (x: number) => boolean, lo: number, hi: number): number {
   if (!(lo >= 0 && hi > lo && Number.isFinite(hi))) {
-    throw new Error(`smallestDoubleWhere: need 0 <= lo < hi < Infinity, got [${lo}, ${hi}].`);
+    throw new LetheError(
+      'invalid-argument',
+      `smallestDoubleWhere: need 0 <= lo < hi < Infinity, got [${lo}, ${hi}].`,
+    );
   }
   let loBits = bitsOf(lo);
   let hiBits = bitsOf(hi);

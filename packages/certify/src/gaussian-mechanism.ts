@@ -1,5 +1,6 @@
 // Calibration of the Gaussian mechanism from its exact privacy curve (Balle & Wang, ICML 2018):
 //   delta(eps; sigma) = Phi(D/(2 sigma) - eps sigma/D) - e^eps Phi(-D/(2 sigma) - eps sigma/D).
+import { LetheError } from '@lethe/core';
 import { smallestDoubleWhere } from './float-search.js';
 import { erfcxGap, erfNonNegative, log1mexp, logNormalCdf } from './normal.js';
 import { requireNonNegative, requireOpenUnit, requirePositive } from './validate.js';
@@ -93,7 +94,8 @@ export function analyticGaussianSigma(query: SigmaQuery): number {
       hi *= 2;
     } while (Number.isFinite(hi) && !enough(hi));
     if (!Number.isFinite(hi)) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${where}: no finite sigma reaches delta = ${delta} at epsilon = ${epsilon}.`,
       );
     }
@@ -119,7 +121,10 @@ export function analyticGaussianEpsilon(query: EpsilonQuery): number {
     lo = hi;
     hi *= 2;
     if (!Number.isFinite(hi)) {
-      throw new Error(`${where}: no finite epsilon reaches delta = ${delta} at sigma = ${sigma}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `${where}: no finite epsilon reaches delta = ${delta} at sigma = ${sigma}.`,
+      );
     }
   }
   return smallestDoubleWhere(enough, lo, hi);
@@ -133,7 +138,8 @@ export function classicGaussianSigma(query: SigmaQuery): number {
   const where = 'classicGaussianSigma';
   const epsilon = requirePositive(where, 'epsilon', query.epsilon);
   if (epsilon >= 1) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: epsilon = ${epsilon} is invalid; expected a number in (0, 1), the only range where the classic bound is proven. Use analyticGaussianSigma for epsilon >= 1.`,
     );
   }

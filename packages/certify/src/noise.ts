@@ -3,7 +3,7 @@
 // which voids the certificate. The seeded source exists for reproducible experiments only.
 import { randomBytes } from 'node:crypto';
 import { Rng } from '@lethe/core';
-import { requireInRange, requireInteger, requireNonNegative } from './validate.js';
+import { requireFinite, requireInRange, requireInteger, requireNonNegative } from './validate.js';
 
 export type NoiseSourceKind = 'crypto' | 'seeded';
 
@@ -86,6 +86,7 @@ export function addGaussianNoise(
   source: NoiseSource = cryptoNoiseSource(),
 ): Float32Array {
   requireNonNegative('addGaussianNoise', 'sigma', sigma);
+  requireFinite('addGaussianNoise', 'weights', weights);
   const z = standardNormals(weights.length, source);
   const out = new Float32Array(weights.length);
   for (let i = 0; i < weights.length; i++) out[i] = weights[i]! + sigma * z[i]!;

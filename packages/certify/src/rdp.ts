@@ -1,5 +1,6 @@
 // Renyi differential privacy of the Gaussian mechanism and its conversion to (epsilon, delta).
 
+import { LetheError } from '@lethe/core';
 /**
  * Default Renyi orders: fine near 1 (large totals) and up to 2^14 (many tiny releases, where the
  * best order is about 1 + sqrt(log(1/delta) / rho)).
@@ -40,11 +41,17 @@ export function rdpToEpsilon(
 
 export function validateOrders(orders: readonly number[]): readonly number[] {
   if (!Array.isArray(orders) || orders.length === 0) {
-    throw new Error('orders: expected a non-empty array of Renyi orders > 1.');
+    throw new LetheError(
+      'invalid-argument',
+      'orders: expected a non-empty array of Renyi orders > 1.',
+    );
   }
   for (const alpha of orders) {
     if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 1) {
-      throw new Error(`orders: alpha = ${alpha} is invalid; expected finite numbers > 1.`);
+      throw new LetheError(
+        'invalid-argument',
+        `orders: alpha = ${alpha} is invalid; expected finite numbers > 1.`,
+      );
     }
   }
   return Object.freeze([...orders]);

@@ -1,6 +1,7 @@
 // Global L2 sensitivity models for a certified release. The paper's bound is one model; a bound
 // supplied by the user (with a description of where it comes from) is accepted wherever the
 // formula is.
+import { LetheError } from '@lethe/core';
 import { powerDividedDifference, powerSecondDividedDifference } from './divided-differences.js';
 import {
   requireInRange,
@@ -10,7 +11,7 @@ import {
   requirePositive,
 } from './validate.js';
 
-/** Parameters of the authors' bound (METHOD.md, "Unlearning"); the gradient bound G is C. */
+/** Parameters of the authors' bound (docs/method.md, "Sensitivity models"); the gradient bound G is C. */
 export interface PaperSensitivityParams {
   /** Initial learning rate eta_0. */
   eta: number;
@@ -105,7 +106,8 @@ export function sensitivityValue(model: SensitivityModel): number {
       requireNonEmptyString('sensitivityValue', 'description', model.description);
       return requireNonNegative('sensitivityValue', 'value', model.value);
     default:
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `sensitivityValue: kind = ${JSON.stringify((model as { kind?: unknown } | undefined)?.kind)} is invalid; expected 'paper' or 'user'.`,
       );
   }

@@ -1,5 +1,6 @@
 // Largest |eigenvalue| of a symmetric linear operator by power iteration. In Lethe the operator
 // is I - eta_t H_t applied through Hessian-vector products, so only `apply` is ever needed.
+import { LetheError } from '@lethe/core';
 import { seededNoiseSource, standardNormals } from './noise.js';
 import { requireInRange, requireInteger, requirePositive } from './validate.js';
 
@@ -69,11 +70,17 @@ export function spectralNorm(
   for (let k = 1; k <= maxIterations; k++) {
     const w = op.apply(v);
     if (w.length !== dim) {
-      throw new Error(`${where}: apply returned ${w.length} entries; expected dim = ${dim}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `${where}: apply returned ${w.length} entries; expected dim = ${dim}.`,
+      );
     }
     estimate = norm(w);
     if (!Number.isFinite(estimate)) {
-      throw new Error(`${where}: apply returned a non-finite vector at iteration ${k}.`);
+      throw new LetheError(
+        'non-finite',
+        `${where}: apply returned a non-finite vector at iteration ${k}.`,
+      );
     }
     if (estimate === 0) return { value: 0, iterations: k, converged: true };
     if (k > 1) {
@@ -125,7 +132,10 @@ export function maxSpectralNorm(
     results.push(result);
   }
   if (results.length === 0) {
-    throw new Error('maxSpectralNorm: ops is empty; pass at least one operator.');
+    throw new LetheError(
+      'invalid-argument',
+      'maxSpectralNorm: ops is empty; pass at least one operator.',
+    );
   }
   return { value, index, converged: results.every((r) => r.converged), results };
 }

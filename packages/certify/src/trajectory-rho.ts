@@ -1,4 +1,5 @@
 import type { Model } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import type { TrainingData, Trajectory } from '@lethe/recollect';
 import { DataTensors, WeightsCursor } from '@lethe/recollect/internals';
 import * as tf from '@tensorflow/tfjs-core';
@@ -49,7 +50,10 @@ export function trajectoryRho(options: TrajectoryRhoOptions): TrajectoryRhoResul
     : evenlySpaced(total, (options.steps as number | undefined) ?? 10);
   for (const t of steps) {
     if (!(Number.isInteger(t) && t >= 0 && t < total)) {
-      throw new Error(`trajectoryRho: step ${t} is outside the run's steps 0..${total - 1}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `trajectoryRho: step ${t} is outside the run's steps 0..${total - 1}.`,
+      );
     }
   }
   const power = { iterations: 300, tolerance: 1e-6, ...options.power };
@@ -105,7 +109,10 @@ export function trajectoryRho(options: TrajectoryRhoOptions): TrajectoryRhoResul
 
 function evenlySpaced(total: number, count: number): number[] {
   if (!(Number.isInteger(count) && count >= 1))
-    throw new Error(`trajectoryRho: steps must be an integer >= 1, got ${count}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `trajectoryRho: steps must be an integer >= 1, got ${count}.`,
+    );
   const k = Math.min(count, total);
   return Array.from({ length: k }, (_, i) => Math.floor((i * (total - 1)) / Math.max(1, k - 1)));
 }

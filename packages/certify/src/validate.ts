@@ -1,3 +1,5 @@
+import { LetheError } from '@lethe/core';
+
 // Argument checks shared by every public function. Each message names the argument, the value it
 // got and the range it accepts, so a caller can fix the call without reading the source.
 
@@ -8,7 +10,10 @@ function show(value: unknown): string {
 }
 
 function fail(where: string, name: string, value: unknown, range: string): never {
-  throw new Error(`${where}: ${name} = ${show(value)} is invalid; expected ${range}.`);
+  throw new LetheError(
+    'invalid-argument',
+    `${where}: ${name} = ${show(value)} is invalid; expected ${range}.`,
+  );
 }
 
 export function requirePositive(where: string, name: string, value: number): number {
@@ -58,4 +63,16 @@ export function requireNonEmptyString(where: string, name: string, value: string
     fail(where, name, value, 'a non-empty string');
   }
   return value;
+}
+
+/** Throws on the first NaN or infinite entry, naming it. */
+export function requireFinite(where: string, name: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new LetheError(
+        'non-finite',
+        `${where}: ${name}[${i}] is ${values[i]}; pass finite values (check what produced them).`,
+      );
+    }
+  }
 }

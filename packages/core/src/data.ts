@@ -52,10 +52,10 @@ export function validateTrainingData(data: TrainingData, shape: DataShape): void
   }
   for (let i = 0; i < data.n; i++) {
     const label = data.y[i]!;
-    if (!(label >= 0 && label < numClasses)) {
+    if (!(Number.isInteger(label) && label >= 0 && label < numClasses)) {
       throw new LetheError(
         'invalid-argument',
-        `Training data: sample ${i} has label ${label}, outside [0, ${numClasses}) for ${name}.`,
+        `Training data: sample ${i} has label ${label}; labels are whole numbers in [0, ${numClasses}) for ${name} (pass y as an Int32Array of class indices).`,
       );
     }
   }

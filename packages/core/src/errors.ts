@@ -22,6 +22,7 @@ export type LetheErrorCode =
   | 'locked'
   | 'closed'
   | 'io'
+  | 'invalid-file'
   | 'worker-failed';
 
 export class LetheError<Code extends LetheErrorCode = LetheErrorCode> extends Error {

@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { createDataset, type Dataset } from './dataset.js';
 
 export interface MakeBlobsOptions {
@@ -17,7 +17,10 @@ export interface MakeBlobsOptions {
 
 function requirePositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`makeBlobs: ${name} must be a positive integer, got ${value}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `makeBlobs: ${name} must be a positive integer, got ${value}.`,
+    );
   }
 }
 
@@ -32,10 +35,16 @@ export function makeBlobs(options: MakeBlobsOptions): Dataset {
   requirePositiveInteger('features', features);
   requirePositiveInteger('classes', classes);
   if (!(clusterStd >= 0) || !Number.isFinite(clusterStd)) {
-    throw new Error(`makeBlobs: clusterStd must be a finite number >= 0, got ${clusterStd}.`);
+    throw new LetheError(
+      'non-finite',
+      `makeBlobs: clusterStd must be a finite number >= 0, got ${clusterStd}.`,
+    );
   }
   if (!(centerBox >= 0) || !Number.isFinite(centerBox)) {
-    throw new Error(`makeBlobs: centerBox must be a finite number >= 0, got ${centerBox}.`);
+    throw new LetheError(
+      'non-finite',
+      `makeBlobs: centerBox must be a finite number >= 0, got ${centerBox}.`,
+    );
   }
   const random = new Rng(seed);
   const centers = Float64Array.from(

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 /** One parsed CSV record and the 1-based line it starts on (for error messages). */
 export interface CsvRow {
   readonly line: number;
@@ -10,7 +11,10 @@ export interface CsvRow {
  */
 export function parseCsvRows(text: string, delimiter: string, file: string): CsvRow[] {
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-    throw new Error(`CSV delimiter must be one character other than a quote or newline.`);
+    throw new LetheError(
+      'invalid-argument',
+      `CSV delimiter must be one character other than a quote or newline.`,
+    );
   }
   const rows: CsvRow[] = [];
   let cells: string[] = [];
@@ -38,7 +42,8 @@ export function parseCsvRows(text: string, delimiter: string, file: string): Csv
       i++;
       for (;;) {
         if (i >= text.length) {
-          throw new Error(
+          throw new LetheError(
+            'invalid-argument',
             `${file}: line ${startLine}: a quoted cell is never closed. Add the closing quote.`,
           );
         }
@@ -70,7 +75,8 @@ export function parseCsvRows(text: string, delimiter: string, file: string): Csv
     } else if (!quoted) {
       cell += ch;
     } else if (ch.trim() !== '') {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${file}: line ${line}: text after the closing quote of a quoted cell. ` +
           'Quote the whole cell and double any quote inside it ("").',
       );

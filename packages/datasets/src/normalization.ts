@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 /** Per-pixel affine normalisation x -> (x - mean) / std, applied after scaling pixels to [0, 1]. */
 export interface Normalization {
   readonly mean: number;
@@ -24,7 +25,8 @@ export function resolveNormalization(
   if (option === undefined || option === true) return MNIST_NORMALIZATION;
   const { mean, std } = option;
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std <= 0) {
-    throw new Error(
+    throw new LetheError(
+      'non-finite',
       `normalize needs a finite mean and a positive std, got mean ${mean}, std ${std}.`,
     );
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { LetheError } from '@lethe/core';
 
 /** Reads a whole file, naming the file and the likely fix when that fails. */
 export function readFileBytes(path: string, what: string): Buffer {
@@ -7,9 +8,14 @@ export function readFileBytes(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${what} not found: ${path}. Check the path.`);
-    if (code === 'EISDIR') throw new Error(`${what} ${path} is a directory, not a file.`);
-    throw new Error(`Cannot read ${what} ${path}: ${(error as Error).message}`);
+    if (code === 'ENOENT')
+      throw new LetheError('not-found', `${what} not found: ${path}. Check the path.`);
+    if (code === 'EISDIR')
+      throw new LetheError('invalid-argument', `${what} ${path} is a directory, not a file.`);
+    throw new LetheError(
+      'io',
+      `Cannot read ${what} ${path}: ${(error as Error).message}; check its permissions.`,
+    );
   }
 }
 
@@ -28,7 +34,8 @@ export function readMaybeGzipped(path: string, what: string): Buffer {
   try {
     return gunzipSync(bytes);
   } catch (error) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-file',
       `${what} ${path} is gzip data that does not decompress (${(error as Error).message}); ` +
         'the file is probably truncated or corrupt. Download it again.',
     );

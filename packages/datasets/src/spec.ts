@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import { makeBlobs } from './blobs.js';
 import { loadCsv } from './csv.js';
 import type { DatasetSplit } from './dataset.js';
@@ -16,13 +17,17 @@ function parseBlobsParams(text: string, spec: string): Record<string, number> {
   for (const pair of text.split(',')) {
     const [key, value] = pair.split('=');
     if (key === undefined || !(key in params) || value === undefined || value.trim() === '') {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `Dataset spec '${spec}': '${pair}' is not one of n=, features=, classes=, seed=.`,
       );
     }
     const number = Number(value);
     if (!Number.isInteger(number)) {
-      throw new Error(`Dataset spec '${spec}': ${key} must be an integer, got '${value}'.`);
+      throw new LetheError(
+        'invalid-argument',
+        `Dataset spec '${spec}': ${key} must be an integer, got '${value}'.`,
+      );
     }
     params[key] = number;
   }
@@ -42,7 +47,11 @@ export function loadDatasetSpec(spec: string): DatasetSplit {
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const argument = colon < 0 ? '' : spec.slice(colon + 1);
   const needsArgument = (what: string): string => {
-    if (argument === '') throw new Error(`Dataset spec '${spec}' needs ${what}. ${SPEC_HELP}`);
+    if (argument === '')
+      throw new LetheError(
+        'invalid-argument',
+        `Dataset spec '${spec}' needs ${what}. ${SPEC_HELP}`,
+      );
     return argument;
   };
   switch (kind) {
@@ -65,5 +74,5 @@ export function loadDatasetSpec(spec: string): DatasetSplit {
       return trainTestSplit(blobs, { testFraction: 0.2, seed: seed! });
     }
   }
-  throw new Error(`Unknown dataset spec '${spec}'. ${SPEC_HELP}`);
+  throw new LetheError('invalid-argument', `Unknown dataset spec '${spec}'. ${SPEC_HELP}`);
 }

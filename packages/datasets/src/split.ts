@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { type Dataset, type DatasetSplit, takeSamples } from './dataset.js';
 
 export interface TrainTestSplitOptions {
@@ -68,11 +68,15 @@ export function stratifiedSplitIndices(
 export function trainTestSplit(ds: Dataset, options: TrainTestSplitOptions): DatasetSplit {
   const { testFraction, seed } = options;
   if (!(testFraction > 0 && testFraction < 1)) {
-    throw new Error(`testFraction must be between 0 and 1 (exclusive), got ${testFraction}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `testFraction must be between 0 and 1 (exclusive), got ${testFraction}.`,
+    );
   }
   const { train, test } = stratifiedSplitIndices(ds.y, ds.numClasses, testFraction, seed);
   if (train.length === 0 || test.length === 0) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Dataset '${ds.name}': splitting ${ds.n} samples with testFraction ${testFraction} leaves ` +
         `${train.length} for training and ${test.length} for testing; both need at least one. ` +
         'Use more samples or a testFraction closer to 0.5.',

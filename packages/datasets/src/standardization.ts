@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import { createDataset, type Dataset, featureSize } from './dataset.js';
 
 /** Per-feature mean and (population) standard deviation, as fitted on a training set. */
@@ -30,7 +31,8 @@ export function fitStandardization(ds: Dataset): Standardization {
 export function applyStandardization(ds: Dataset, { mean, std }: Standardization): Dataset {
   const d = featureSize(ds.featureShape);
   if (mean.length !== d || std.length !== d) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Standardization has ${mean.length} features but '${ds.name}' has ${d} per sample.`,
     );
   }

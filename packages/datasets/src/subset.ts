@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { type Dataset, takeSamples } from './dataset.js';
 
 /**
@@ -8,10 +8,14 @@ import { type Dataset, takeSamples } from './dataset.js';
  */
 export function subset(ds: Dataset, n: number, seed: number): Dataset {
   if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`subset size must be a non-negative integer, got ${n}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `subset size must be a non-negative integer, got ${n}.`,
+    );
   }
   if (n > ds.n) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Cannot take a subset of ${n} samples from '${ds.name}', which has only ${ds.n}; ` +
         `use n <= ${ds.n}.`,
     );

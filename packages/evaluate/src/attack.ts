@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { applyStandardizer, checkMatrix, fitStandardizer, type Matrix } from './matrix.js';
 import { requireBinaryLabels, requirePositiveInteger, requireSameLength } from './validate.js';
 
@@ -49,17 +49,26 @@ export function trainAttack(
   const { positives, negatives } = requireBinaryLabels(where, 'labels', labels);
   const classifier = options.classifier;
   if (classifier !== 'logistic' && classifier !== 'mlp')
-    throw new Error(`${where}: classifier must be 'logistic' or 'mlp', got '${classifier}'.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: classifier must be 'logistic' or 'mlp', got '${classifier}'.`,
+    );
   const epochs = requirePositiveInteger(where, 'epochs', options.epochs ?? 500);
   const lr = options.learningRate ?? (classifier === 'logistic' ? 0.05 : 0.01);
   const l2 = options.l2 ?? 1e-3;
   const hidden = requirePositiveInteger(where, 'hidden', options.hidden ?? 32);
   if (!(lr > 0) || !Number.isFinite(lr))
-    throw new Error(`${where}: learningRate must be a finite number > 0, got ${lr}.`);
+    throw new LetheError(
+      'non-finite',
+      `${where}: learningRate must be a finite number > 0, got ${lr}.`,
+    );
   if (!(l2 >= 0) || !Number.isFinite(l2))
-    throw new Error(`${where}: l2 must be a finite number >= 0, got ${l2}.`);
+    throw new LetheError('non-finite', `${where}: l2 must be a finite number >= 0, got ${l2}.`);
   if (!Number.isFinite(options.seed))
-    throw new Error(`${where}: seed must be a finite number, got ${options.seed}.`);
+    throw new LetheError(
+      'non-finite',
+      `${where}: seed must be a finite number, got ${options.seed}.`,
+    );
 
   const standardizer = fitStandardizer(features);
   const x = applyStandardizer(standardizer, features);
@@ -99,7 +108,8 @@ export function trainAttack(
     score(m: Matrix): Float64Array {
       checkMatrix('AttackModel.score', 'features', m);
       if (m.cols !== cols) {
-        throw new Error(
+        throw new LetheError(
+          'shape-mismatch',
           `AttackModel.score: features have ${m.cols} columns but the attack was trained on ${cols}; use the same feature kind for training and scoring.`,
         );
       }

@@ -1,10 +1,13 @@
+import { LetheError } from '@lethe/core';
 import { requireFinite, requirePositiveInteger } from './validate.js';
 
 export function checkLogits(where: string, logits: ArrayLike<number>, classes: number): number {
   requirePositiveInteger(where, 'classes', classes);
-  if (classes < 2) throw new Error(`${where}: needs at least 2 classes, got ${classes}.`);
+  if (classes < 2)
+    throw new LetheError('invalid-argument', `${where}: needs at least 2 classes, got ${classes}.`);
   if (logits.length % classes !== 0) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `${where}: logits has ${logits.length} values, not a multiple of classes = ${classes}; pass the [n, classes] logits row by row.`,
     );
   }
@@ -25,7 +28,8 @@ export function logitScaledConfidence(
   const where = 'logitScaledConfidence';
   const n = checkLogits(where, logits, classes);
   if (labels.length !== n) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: ${n} rows of logits but ${labels.length} labels; pass one label per row.`,
     );
   }
@@ -33,7 +37,8 @@ export function logitScaledConfidence(
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${where}: labels[${i}] is ${y}; a label must be an integer in [0, ${classes - 1}].`,
       );
     }

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import type { Matrix } from './matrix.js';
 import { requirePositiveInteger } from './validate.js';
 
@@ -27,7 +28,8 @@ function checkPosteriors(
   classes: number,
 ): number {
   if (p.length % classes !== 0 || p.length === 0) {
-    throw new Error(
+    throw new LetheError(
+      'shape-mismatch',
       `${where}: ${name} has ${p.length} values, not a positive multiple of classes = ${classes}; pass [n, classes] posteriors row by row.`,
     );
   }
@@ -37,14 +39,16 @@ function checkPosteriors(
     for (let c = 0; c < classes; c++) {
       const v = p[i * classes + c]!;
       if (!(v >= 0 && v <= 1)) {
-        throw new Error(
+        throw new LetheError(
+          'invalid-argument',
           `${where}: ${name} row ${i} has ${v} in class ${c}; posteriors lie in [0, 1] (apply posteriors() to logits first).`,
         );
       }
       sum += v;
     }
     if (Math.abs(sum - 1) > 1e-4) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${where}: ${name} row ${i} sums to ${sum}, not 1; pass softmax posteriors (posteriors() turns logits into them).`,
       );
     }
@@ -64,12 +68,16 @@ export function unlearningFeatures(
   const n = checkPosteriors(where, 'original', original, classes);
   const nu = checkPosteriors(where, 'unlearned', unlearned, classes);
   if (n !== nu) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: ${n} original posteriors but ${nu} unlearned ones; pass both models' posteriors on the same samples.`,
     );
   }
   if (!(FEATURE_KINDS as readonly string[]).includes(kind)) {
-    throw new Error(`${where}: unknown feature '${kind}'; use one of ${FEATURE_KINDS.join(', ')}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: unknown feature '${kind}'; use one of ${FEATURE_KINDS.join(', ')}.`,
+    );
   }
   const cols =
     kind === 'l2-distance'

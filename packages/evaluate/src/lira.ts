@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import type { ShadowSet } from './shadows.js';
 import { requireFinite } from './validate.js';
 
@@ -39,18 +40,27 @@ export function liraScores(
   const variance = options.variance ?? 'global';
   const floor = options.minVariance ?? 1e-12;
   if (variant !== 'online' && variant !== 'offline')
-    throw new Error(`${where}: variant must be 'online' or 'offline', got '${variant}'.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: variant must be 'online' or 'offline', got '${variant}'.`,
+    );
   if (variance !== 'global' && variance !== 'per-example')
-    throw new Error(`${where}: variance must be 'global' or 'per-example', got '${variance}'.`);
-  if (!(floor > 0)) throw new Error(`${where}: minVariance must be > 0, got ${floor}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: variance must be 'global' or 'per-example', got '${variance}'.`,
+    );
+  if (!(floor > 0))
+    throw new LetheError('invalid-argument', `${where}: minVariance must be > 0, got ${floor}.`);
   const n = shadows.poolSize;
   if (target.length !== n) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: the target has ${target.length} confidences but the shadows cover a pool of ${n}; score the target on every pool sample, in pool order.`,
     );
   }
   if (shadows.members.length !== shadows.confidences.length || shadows.members.length === 0) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: the shadow set needs as many membership masks as confidence rows (>= 1).`,
     );
   }
@@ -99,7 +109,8 @@ function fit(
       }
     });
     if (count === 0) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${where}: pool sample ${i} is ${side === 1 ? 'in no' : 'in every'} shadow's training set, so there is no "${side === 1 ? 'in' : 'out'}" fit for it; use shadowMemberships() (each sample in exactly half) or more shadows.`,
       );
     }

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 /** A dense row-major matrix of float64 features, one row per sample. */
 export interface Matrix {
   readonly rows: number;
@@ -13,13 +14,15 @@ export function checkMatrix(where: string, name: string, m: Matrix): void {
     m.cols < 1 ||
     m.data.length !== m.rows * m.cols
   ) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: ${name} is ${m.rows} x ${m.cols} with ${m.data.length} values; it needs rows, cols >= 1 and rows x cols values.`,
     );
   }
   for (let i = 0; i < m.data.length; i++) {
     if (!Number.isFinite(m.data[i]!)) {
-      throw new Error(
+      throw new LetheError(
+        'non-finite',
         `${where}: ${name} row ${Math.floor(i / m.cols)}, column ${i % m.cols} is ${m.data[i]}; features must be finite.`,
       );
     }

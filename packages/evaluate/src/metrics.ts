@@ -1,6 +1,7 @@
 // What the bench and a user measure after unlearning, from plain arrays: weights and logits in,
 // numbers out. Logits come from the model's own inference (@lethe/autodiff's predictLogits), so
 // nothing here needs tensors.
+import { LetheError } from '@lethe/core';
 import { checkLogits } from './confidence.js';
 import { requireFinite, requireSameLength } from './validate.js';
 
@@ -91,7 +92,8 @@ function checkLabelledLogits(
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `${where}: labels[${i}] is ${y}; a label must be an integer in [0, ${classes - 1}].`,
       );
     }

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import { requireBinaryLabels, requireFinite, requireSameLength } from './validate.js';
 
 /** A receiver operating characteristic: higher scores mean "member" (label 1). */
@@ -66,7 +67,10 @@ export function roc(scores: ArrayLike<number>, labels: ArrayLike<number>): Roc {
  */
 export function tprAtFpr(curve: Roc, fpr: number): number {
   if (!(fpr >= 0 && fpr <= 1)) {
-    throw new Error(`tprAtFpr: the target false-positive rate must be in [0, 1], got ${fpr}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `tprAtFpr: the target false-positive rate must be in [0, 1], got ${fpr}.`,
+    );
   }
   let best = 0;
   for (let i = 0; i < curve.fpr.length; i++) {
@@ -86,7 +90,10 @@ export function aucNullStd(positives: number, negatives: number): number {
     ['negatives', negatives],
   ] as const) {
     if (!Number.isInteger(v) || v < 1)
-      throw new Error(`aucNullStd: ${name} must be an integer >= 1, got ${v}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `aucNullStd: ${name} must be an integer >= 1, got ${v}.`,
+      );
   }
   return Math.sqrt((positives + negatives + 1) / (12 * positives * negatives));
 }

@@ -1,4 +1,4 @@
-import { Rng } from '@lethe/core';
+import { LetheError, Rng } from '@lethe/core';
 import { logitScaledConfidence } from './confidence.js';
 import { requirePositiveInteger } from './validate.js';
 
@@ -44,7 +44,8 @@ export function shadowMemberships(poolSize: number, count: number, seed: number)
   requirePositiveInteger(where, 'poolSize', poolSize);
   requirePositiveInteger(where, 'count', count);
   if (count < 2 || count % 2 !== 0) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: count = ${count} shadows; use an even number >= 2 so that every sample is in exactly half of them.`,
     );
   }
@@ -61,7 +62,8 @@ export function shadowMemberships(poolSize: number, count: number, seed: number)
 export async function trainShadows(options: TrainShadowsOptions): Promise<ShadowSet> {
   const { poolSize, labels, classes, count, seed } = options;
   if (labels.length !== poolSize) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `trainShadows: ${labels.length} labels for a pool of ${poolSize} samples; pass one label per pool sample.`,
     );
   }
@@ -74,7 +76,8 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
     );
     const logits = await options.train(ids, s);
     if (logits.length !== poolSize * classes) {
-      throw new Error(
+      throw new LetheError(
+        'invalid-argument',
         `trainShadows: shadow ${s}'s trainer returned ${logits.length} logits; it must return the logits of every pool sample, ${poolSize} x ${classes} = ${poolSize * classes} values.`,
       );
     }
@@ -82,7 +85,10 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
       confidences.push(logitScaledConfidence(logits, labels, classes));
     } catch (err) {
       // Say which shadow's run went wrong (a diverged run gives NaN logits).
-      throw new Error(`trainShadows: shadow ${s}: ${(err as Error).message}`);
+      throw new LetheError(
+        'invalid-argument',
+        `trainShadows: shadow ${s}: ${(err as Error).message}`,
+      );
     }
     options.onShadow?.(s + 1, count);
   }

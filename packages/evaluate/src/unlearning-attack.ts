@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import { type AttackClassifier, type AttackOptions, trainAttack } from './attack.js';
 import { type FeatureKind, unlearningFeatures } from './features.js';
 import { type AttackMetrics, attackMetrics } from './roc.js';
@@ -45,7 +46,8 @@ export function unlearningAttack(
     shadow === target ||
     (shadow.original === target.original && shadow.unlearned === target.unlearned)
   ) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${where}: the target pairs are the shadow pairs; scoring the attack on its training samples overstates it. Pass pairs from models the attack was not trained on.`,
     );
   }

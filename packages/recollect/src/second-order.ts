@@ -15,21 +15,16 @@ export interface SecondOrderResult {
 }
 
 /**
- * Second-order recollection for a deletion set U (METHOD.md, "Beyond the paper"): one pass over
- * the trajectory carrying the set's first-order path w'_t and its second derivative w''_t,
- *
- *   w'_{t+1}  = w'_t  - eta J_t w'_t  + (eta/|B|) D_t sum_{u in U, B_t} grad l(w_t; u)
- *   w''_{t+1} = w''_t - eta J_t w''_t - eta D_t T_t[w'_t, w'_t] + 2 (eta/|B|) D_t sum H_u(w_t) w'_t
- *
- * plus, on clipped steps, the second derivative of clipping along the path's gradient change
- * (METHOD.md drops it; `clipCurvature: false` reproduces that). Not additive over requests:
- * recompute for the whole set as it grows.
+ * Second-order recollection for a deletion set U: one pass over the trajectory carrying the
+ * set's first-order path w'_t and its second derivative w''_t (docs/method.md,
+ * "Second-order refinement", states both recursions). Not additive over requests: recompute for
+ * the whole set as it grows.
  */
 export interface SecondOrderOptions {
   /**
-   * Include the second derivative of clipping on clipped steps (default true). METHOD.md's
-   * recursion drops it; with it the recursion is the exact second derivative of the run
-   * wherever no gradient norm sits exactly at the threshold.
+   * Include the second derivative of clipping on clipped steps (default true): then the
+   * recursion is the exact second derivative of the run wherever no gradient norm sits exactly
+   * at the threshold; false drops it (the form without clipping curvature).
    */
   readonly clipCurvature?: boolean;
   readonly onStep?: (step: number, total: number) => void;

@@ -43,7 +43,7 @@ export interface TrainResult {
 }
 
 /**
- * Mini-batch SGD exactly as METHOD.md states it (seeded permutations, per-step decay, global
+ * Mini-batch SGD exactly as docs/method.md ("Training") states it (seeded permutations, per-step decay, global
  * clipping, L2), recording the trajectory. The run is a function of (seed, data, config):
  * replaying it on the same backend gives the same bits.
  */

@@ -66,6 +66,13 @@ export class Unlearner {
         'shape-mismatch',
         `Weights have length ${w.length}, expected d = ${model.d}.`,
       );
+    const bad = w.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new LetheError(
+        'non-finite',
+        `Unlearner.open: weights[${bad}] is ${w[bad]}; open with the finite weights the model serves.`,
+      );
+    }
     return new Unlearner(model, trajectory, source, w);
   }
 

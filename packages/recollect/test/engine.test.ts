@@ -159,7 +159,7 @@ describe('engine', () => {
     x[13] = Number.NaN;
     expect(() => train(model, { ...data, x }, config)).toThrow(/sample 2 has a non-finite feature/);
     expect(() => train(model, { ...data, y: data.y.map(() => 7) }, config)).toThrow(
-      /label 7, outside \[0, 3\)/,
+      /label 7; labels are whole numbers in \[0, 3\)/,
     );
     expect(() => train(model, data, { ...config, batchSize: 0 })).toThrow(/batchSize = 0/);
     expect(() => train(model, data, { ...config, lrDecay: 1.5 })).toThrow(

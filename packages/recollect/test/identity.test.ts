@@ -101,5 +101,8 @@ describe('store identity', () => {
     expect(() => train(model, data, config, { initialWeights: nan })).toThrow(
       /initialWeights\[2\] is NaN/,
     );
+    expect(() => Unlearner.open(model, seeded.trajectory, { kind: 'lazy', data }, nan)).toThrow(
+      /Unlearner.open: weights\[2\] is NaN/,
+    );
   });
 });

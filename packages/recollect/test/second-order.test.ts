@@ -34,7 +34,7 @@ describe('second-order recollection', () => {
     expect(relErr(w1, fd1)).toBeLessThan(1e-5);
     // truncation O(omega^2) and rounding eps64 / omega^2 ~ 1e-10: both far below 1e-4
     expect(relErr(w2, fd2)).toBeLessThan(1e-4);
-    // METHOD.md's form drops clipping's second derivative: exact only where nothing clips.
+    // Without clipping curvature (clipCurvature: false) the recursion drops clipping's second derivative: exact only where nothing clips.
     const [, dropped] = secondOrder64(data64, config, ws, removed, false);
     expect(relErr(dropped, fd2)).toBeGreaterThan(1e-2);
     const unclipped = { ...config, clip: 1e6 };

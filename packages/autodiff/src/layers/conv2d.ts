@@ -1,4 +1,5 @@
 import type { Rng } from '@lethe/core';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layer.js';
 
@@ -78,16 +79,21 @@ export function convGeometry(kind: string, options: Conv2dOptions): ConvGeometry
     ['kernel width', kw],
   ] as const) {
     if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`${kind}: ${name} must be a positive integer, got ${value}.`);
+      throw new LetheError(
+        'invalid-argument',
+        `${kind}: ${name} must be a positive integer, got ${value}.`,
+      );
     }
   }
   if (!Number.isInteger(p) || p < 0 || p >= kh || p >= kw) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${kind}: padding must be 'valid' or an integer in [0, kernel - 1] = [0, ${Math.min(kh, kw) - 1}], got ${padding}.`,
     );
   }
   if (inputShape.length !== 3 || inputShape[2] !== ci) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${kind}: inputShape must be [H, W, ${ci}] (HWC with inChannels channels), got [${inputShape}].`,
     );
   }
@@ -95,7 +101,8 @@ export function convGeometry(kind: string, options: Conv2dOptions): ConvGeometry
   const ho = h + 2 * p - kh + 1;
   const wo = w + 2 * p - kw + 1;
   if (!(ho > 0 && wo > 0)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `${kind}: a ${kh}x${kw} kernel does not fit a ${h}x${w} input with padding ${p}; use a smaller kernel or more padding.`,
     );
   }

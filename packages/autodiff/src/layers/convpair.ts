@@ -1,4 +1,5 @@
 import type { Rng } from '@lethe/core';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   augmentedDirections,
@@ -55,7 +56,10 @@ interface PairCache {
 /** The R-pass precomputation of a point; a gradient-only point has none. */
 function hessianParts(c: PairCache) {
   if (!c.basis || !c.response || !c.responseT) {
-    throw new Error('convPair: Hessian products need a point made without { gradientOnly: true }.');
+    throw new LetheError(
+      'invalid-argument',
+      'convPair: Hessian products need a point made without { gradientOnly: true }.',
+    );
   }
   return { basis: c.basis, response: c.response, responseT: c.responseT };
 }
@@ -97,7 +101,10 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
   const fa2 = g2.f + 1;
   const c2 = g2.co;
   const firstOnly = (what: string) =>
-    new Error(`${kind}: must be the model's first layer (${what} is not available).`);
+    new LetheError(
+      'invalid-argument',
+      `${kind}: must be the model's first layer (${what} is not available).`,
+    );
   /** V1 directions as [K, c1 * (F1 + 1)], channel-major (the rows of G). */
   const flatFirst = (vW: tf.Tensor, vb: tf.Tensor, k: number) =>
     tf.reshape(tf.transpose(augmentedDirections(g1, vW, vb, k), [0, 2, 1]), [k, c1 * fa1]);

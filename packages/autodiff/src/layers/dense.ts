@@ -1,4 +1,5 @@
 import type { Rng } from '@lethe/core';
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layer.js';
 
@@ -29,7 +30,10 @@ export function dense(
 ): Layer<DenseCache> {
   const inShape = inputShape ?? [inputs];
   if (inShape.reduce((a, b) => a * b, 1) !== inputs) {
-    throw new Error(`dense: input shape [${inShape}] does not hold ${inputs} features.`);
+    throw new LetheError(
+      'invalid-argument',
+      `dense: input shape [${inShape}] does not hold ${inputs} features.`,
+    );
   }
   const cols = inputs + 1;
   const flat = (t: tf.Tensor, rows: number): tf.Tensor2D => tf.reshape(t, [rows, inputs]);

@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layer.js';
 
@@ -18,7 +19,10 @@ export function poolGeometry(h: number, w: number, c: number): PoolGeometry {
   const h2 = Math.floor(h / 2);
   const w2 = Math.floor(w / 2);
   if (h2 === 0 || w2 === 0) {
-    throw new Error(`maxPool2d: a ${h}x${w} input is smaller than one 2x2 window.`);
+    throw new LetheError(
+      'invalid-argument',
+      `maxPool2d: a ${h}x${w} input is smaller than one 2x2 window.`,
+    );
   }
   return { h, w, c, h2, w2, he: 2 * h2, we: 2 * w2, cropped: h !== 2 * h2 || w !== 2 * w2 };
 }
@@ -134,10 +138,14 @@ interface PoolCache {
  */
 export function maxPool2d(size: number, inputShape: readonly number[]): Layer<PoolCache> {
   if (size !== 2) {
-    throw new Error(`maxPool2d: only 2x2 windows with stride 2 are implemented, got ${size}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `maxPool2d: only 2x2 windows with stride 2 are implemented, got ${size}.`,
+    );
   }
   if (inputShape.length !== 3 || !inputShape.every((s) => Number.isInteger(s) && s > 0)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `maxPool2d: inputShape must be [H, W, C] with positive sizes, got [${inputShape}].`,
     );
   }
@@ -169,7 +177,11 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
     perSampleParamGrads: () => [],
 
     rForward(cache, _p, _v, xDot, k) {
-      if (!xDot) throw new Error('maxPool2d: a pooling layer cannot be the first layer.');
+      if (!xDot)
+        throw new LetheError(
+          'invalid-argument',
+          'maxPool2d: a pooling layer cannot be the first layer.',
+        );
       return tf.tidy(() => gatherPooled(g, cache.route4, xDot, cache.batch, k));
     },
 
@@ -185,7 +197,11 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
     // Second order: linear on the piece the forward pass fixed (its second derivative is zero
     // almost everywhere), so second derivatives are routed like the tangents.
     r2Forward(cache, _p, _v, _xDot, xDDot, k) {
-      if (!xDDot) throw new Error('maxPool2d: a pooling layer cannot be the first layer.');
+      if (!xDDot)
+        throw new LetheError(
+          'invalid-argument',
+          'maxPool2d: a pooling layer cannot be the first layer.',
+        );
       return tf.tidy(() => gatherPooled(g, cache.route4, xDDot, cache.batch, k));
     },
 

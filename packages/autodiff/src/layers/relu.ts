@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from './layer.js';
 
@@ -30,7 +31,11 @@ export function relu(shape: readonly number[]): Layer<ReluCache> {
     },
     perSampleParamGrads: () => [],
     rForward(c, _p, _v, xDot, k) {
-      if (!xDot) throw new Error('relu: an activation layer cannot be the first layer.');
+      if (!xDot)
+        throw new LetheError(
+          'invalid-argument',
+          'relu: an activation layer cannot be the first layer.',
+        );
       return gate(c, xDot, k);
     },
     rBackward(c, _p, _v, _dy, dyDot, _xDot, k, needInputGrad) {
@@ -38,7 +43,11 @@ export function relu(shape: readonly number[]): Layer<ReluCache> {
     },
     // ReLU's second derivative is zero almost everywhere: tangents are only gated.
     r2Forward(c, _p, _v, _xDot, xDDot, k) {
-      if (!xDDot) throw new Error('relu: an activation layer cannot be the first layer.');
+      if (!xDDot)
+        throw new LetheError(
+          'invalid-argument',
+          'relu: an activation layer cannot be the first layer.',
+        );
       return gate(c, xDDot, k);
     },
     r2Backward(c, _p, _v, _dy, _dyDot, dyDDot, _xDot, _xDDot, k, needInputGrad) {

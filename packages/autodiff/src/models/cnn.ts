@@ -1,3 +1,4 @@
+import { LetheError } from '@lethe/core';
 import { conv2d } from '../layers/conv2d.js';
 import { convPair } from '../layers/convpair.js';
 import { dense } from '../layers/dense.js';
@@ -80,7 +81,8 @@ export function cnn(options: CnnOptions = {}): Model {
 /** Validates an image input shape [H, W, C]. */
 export function checkImageShape(model: string, shape: readonly number[]): [number, number, number] {
   if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s > 0)) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Model ${model}: inputShape must be an image shape [H, W, C] (e.g. [28, 28, 1]), got [${shape}].`,
     );
   }
