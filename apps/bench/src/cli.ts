@@ -2,6 +2,7 @@
 // `pnpm bench <experiment> [flags]`: finds the experiment, runs it, prints its summary on stdout
 // (progress and notices go to stderr), and exits non-zero with the error's message on failure.
 import { readFileSync } from 'node:fs';
+import { LetheError } from '@lethe/core';
 import type { Experiment } from './experiment.js';
 import { EXPERIMENTS } from './experiments/index.js';
 import { flagHelp } from './flags.js';
@@ -43,7 +44,8 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const experiment = EXPERIMENTS.find((e) => e.name === command) as Experiment<unknown> | undefined;
   if (experiment === undefined) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `Unknown experiment "${command}": the experiments are ${EXPERIMENTS.map((e) => e.name).join(', ')}.\n\n${usage()}`,
     );
   }

@@ -71,7 +71,8 @@ export async function setUp(flags: ExperimentFlags): Promise<Experiment> {
   const { config, n } = resolveConfig(flags);
   const split = loadDatasetSpec(flags.dataset);
   if (n > split.train.n) {
-    throw new Error(
+    throw new LetheError(
+      'invalid-argument',
       `--n ${n} is larger than the ${split.train.n} training samples of ${flags.dataset}: choose --n <= ${split.train.n}.`,
     );
   }
@@ -104,6 +105,24 @@ export function checkForgetCount(flags: ExperimentFlags, m: number): void {
 /** A seeded choice of m distinct training ids to forget. */
 export function chooseForgetSet(n: number, m: number, seed: number): number[] {
   if (!(Number.isInteger(m) && m >= 1 && m < n))
-    throw new Error(`--forget ${m} must be an integer in [1, n - 1 = ${n - 1}].`);
+    throw new LetheError(
+      'invalid-argument',
+      `--forget ${m} must be an integer in [1, n - 1 = ${n - 1}].`,
+    );
   return Array.from(new Rng(seed ^ 0xf0e7).permutation(n).subarray(0, m)).sort((a, b) => a - b);
+}
+
+/** The seeded forget set of an experiment and the ids that remain. */
+export function forgetAndRemain(n: number, m: number, seed: number) {
+  const forget = chooseForgetSet(n, m, seed);
+  const gone = new Set(forget);
+  const remain = Array.from({ length: n }, (_, i) => i).filter((i) => !gone.has(i));
+  return { forget, remain };
+}
+
+/** --forget as verify and certify read it (default 50, --quick 10), checked against the setting. */
+export function readForget(v: FlagValues, flags: ExperimentFlags): number {
+  const forget = v.number('forget') ?? (flags.quick ? 10 : 50);
+  checkForgetCount(flags, forget);
+  return forget;
 }

@@ -1,15 +1,7 @@
 import { isLetheError } from '@lethe/core';
+import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import { createModel, predictLogits } from '../src/index.js';
-
-function caught(f: () => unknown): Error & { code?: string } {
-  try {
-    f();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('errors', () => {
   it('createModel refuses shapes and class counts that are not whole numbers >= 1', () => {
@@ -25,11 +17,11 @@ describe('errors', () => {
       [{ inputShape: [4], classes: 3, hidden: 0 }, /hidden is 0/],
       [{ inputShape: [], classes: 3 }, /inputShape must be a non-empty array/],
     ] as const) {
-      const err = caught(() => createModel('mlp', options));
+      const err = thrown(() => createModel('mlp', options));
       expect(isLetheError(err, 'invalid-argument')).toBe(true);
       expect(err.message).toMatch(pattern);
     }
-    const unknown = caught(() => createModel('resnet-1000'));
+    const unknown = thrown(() => createModel('resnet-1000'));
     expect(isLetheError(unknown, 'invalid-argument')).toBe(true);
     expect(unknown.message).toMatch(
       /registered models are logistic, mlp, cnn, lenet; register it first/,
@@ -38,7 +30,7 @@ describe('errors', () => {
 
   it('predictLogits refuses inputs of the wrong size', () => {
     const model = createModel('logistic', { inputShape: [4], classes: 3 });
-    const err = caught(() => predictLogits(model, model.init(1), new Float32Array(7), 2));
+    const err = thrown(() => predictLogits(model, model.init(1), new Float32Array(7), 2));
     expect(isLetheError(err, 'shape-mismatch')).toBe(true);
     expect(err.message).toMatch(/x has 7 values, expected n \* 4 = 8/);
   });

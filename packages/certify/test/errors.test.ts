@@ -1,4 +1,5 @@
 import { isLetheError, LetheError } from '@lethe/core';
+import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import {
   addGaussianNoise,
@@ -7,21 +8,12 @@ import {
   PrivacyAccountant,
 } from '../src/index.js';
 
-function caught(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
-
 describe('errors', () => {
   it('every error is a LetheError with a code and names the accepted range', () => {
-    const err = caught(() => analyticGaussianSigma({ epsilon: -1, delta: 1e-5, sensitivity: 1 }));
+    const err = thrown(() => analyticGaussianSigma({ epsilon: -1, delta: 1e-5, sensitivity: 1 }));
     expect(isLetheError(err, 'invalid-argument')).toBe(true);
     expect(err.message).toMatch(/epsilon = -1 is invalid; expected a finite number > 0/);
-    const twice = caught(() => {
+    const twice = thrown(() => {
       const a = new PrivacyAccountant();
       const release = {
         mode: 'online' as const,
@@ -39,7 +31,7 @@ describe('errors', () => {
   });
 
   it('refuses NaN weights before drawing noise', () => {
-    const err = caught(() => addGaussianNoise(Float32Array.from([1, Number.NaN]), 1));
+    const err = thrown(() => addGaussianNoise(Float32Array.from([1, Number.NaN]), 1));
     expect(isLetheError(err, 'non-finite')).toBe(true);
     expect(err.message).toMatch(/weights\[1\] is NaN/);
   });

@@ -2,27 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isLetheError } from '@lethe/core';
+import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import { createDataset } from '../src/dataset.js';
 import { loadCsv, loadIdx, subset } from '../src/index.js';
 
-function caught(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
-
 describe('errors', () => {
   it('names a missing file or directory and the fix, with code not-found', () => {
-    const err = caught(() => loadCsv('/nonexistent/wine.csv', { label: 0 }));
+    const err = thrown(() => loadCsv('/nonexistent/wine.csv', { label: 0 }));
     expect(isLetheError(err, 'not-found')).toBe(true);
     expect(err.message).toMatch(/not found: \/nonexistent\/wine\.csv\. Check the path/);
     expect(
       isLetheError(
-        caught(() => loadIdx('/nonexistent')),
+        thrown(() => loadIdx('/nonexistent')),
         'not-found',
       ),
     ).toBe(true);
@@ -33,7 +25,7 @@ describe('errors', () => {
     try {
       const file = join(dir, 'bad.gz');
       writeFileSync(file, Buffer.from([0x1f, 0x8b, 1, 2, 3]));
-      const err = caught(() => loadCsv(file, { label: 0 }));
+      const err = thrown(() => loadCsv(file, { label: 0 }));
       expect(isLetheError(err, 'invalid-file')).toBe(true);
       expect(err.message).toMatch(/does not decompress/);
     } finally {
@@ -42,7 +34,7 @@ describe('errors', () => {
   });
 
   it('refuses fractional labels instead of truncating them', () => {
-    const err = caught(() =>
+    const err = thrown(() =>
       createDataset({
         name: 'toy',
         x: new Float32Array(4),
@@ -65,10 +57,10 @@ describe('errors', () => {
     });
     expect(
       isLetheError(
-        caught(() => subset(ds, 1.5, 1)),
+        thrown(() => subset(ds, 1.5, 1)),
         'invalid-argument',
       ),
     ).toBe(true);
-    expect(caught(() => subset(ds, 9, 1)).message).toMatch(/use n <= 4/);
+    expect(thrown(() => subset(ds, 9, 1)).message).toMatch(/use n <= 4/);
   });
 });

@@ -1,6 +1,30 @@
 import { LetheError } from '@lethe/core';
 import { requireFinite, requirePositiveInteger } from './validate.js';
 
+/** One label per row of logits, each a class index in [0, classes). */
+export function checkLabels(
+  where: string,
+  labels: ArrayLike<number>,
+  rows: number,
+  classes: number,
+): void {
+  if (labels.length !== rows) {
+    throw new LetheError(
+      'shape-mismatch',
+      `${where}: ${rows} rows of logits but ${labels.length} labels; pass one label per row.`,
+    );
+  }
+  for (let i = 0; i < rows; i++) {
+    const y = labels[i]!;
+    if (!Number.isInteger(y) || y < 0 || y >= classes) {
+      throw new LetheError(
+        'invalid-argument',
+        `${where}: labels[${i}] is ${y}; a label must be an integer in [0, ${classes - 1}].`,
+      );
+    }
+  }
+}
+
 export function checkLogits(where: string, logits: ArrayLike<number>, classes: number): number {
   requirePositiveInteger(where, 'classes', classes);
   if (classes < 2)
@@ -27,21 +51,10 @@ export function logitScaledConfidence(
 ): Float64Array {
   const where = 'logitScaledConfidence';
   const n = checkLogits(where, logits, classes);
-  if (labels.length !== n) {
-    throw new LetheError(
-      'invalid-argument',
-      `${where}: ${n} rows of logits but ${labels.length} labels; pass one label per row.`,
-    );
-  }
+  checkLabels(where, labels, n, classes);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
-    if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      throw new LetheError(
-        'invalid-argument',
-        `${where}: labels[${i}] is ${y}; a label must be an integer in [0, ${classes - 1}].`,
-      );
-    }
     const row = i * classes;
     let max = Number.NEGATIVE_INFINITY;
     for (let c = 0; c < classes; c++) if (c !== y) max = Math.max(max, logits[row + c]!);

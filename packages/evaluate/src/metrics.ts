@@ -1,8 +1,4 @@
-// What the bench and a user measure after unlearning, from plain arrays: weights and logits in,
-// numbers out. Logits come from the model's own inference (@lethe/autodiff's predictLogits), so
-// nothing here needs tensors.
-import { LetheError } from '@lethe/core';
-import { checkLogits } from './confidence.js';
+import { checkLabels, checkLogits } from './confidence.js';
 import { requireFinite, requireSameLength } from './validate.js';
 
 /** Euclidean distance between two weight vectors of the same layout, summed in float64. */
@@ -84,19 +80,6 @@ function checkLabelledLogits(
   classes: number,
 ): number {
   const n = checkLogits(where, logits, classes);
-  requireSameLength(
-    where,
-    { name: 'logits rows', length: n },
-    { name: 'labels', length: labels.length },
-  );
-  for (let i = 0; i < n; i++) {
-    const y = labels[i]!;
-    if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      throw new LetheError(
-        'invalid-argument',
-        `${where}: labels[${i}] is ${y}; a label must be an integer in [0, ${classes - 1}].`,
-      );
-    }
-  }
+  checkLabels(where, labels, n, classes);
   return n;
 }

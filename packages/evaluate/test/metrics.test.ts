@@ -19,7 +19,7 @@ describe('metrics', () => {
     const logits = [3, 1, 0, 0, 5, 1, 2, 2, 9];
     expect(accuracy(logits, [0, 1, 1], 3)).toBeCloseTo(2 / 3, 15);
     expect(accuracy(logits, [0, 1, 2], 3)).toBe(1);
-    expect(() => accuracy(logits, [0, 1], 3)).toThrow(/labels has 2/);
+    expect(() => accuracy(logits, [0, 1], 3)).toThrow(/3 rows of logits but 2 labels/);
     expect(() => accuracy(logits, [0, 1, 3], 3)).toThrow(/labels\[2\] is 3/);
   });
 

@@ -1,6 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
-import { checkForgetCount, readTrainingFlags } from '../../setup.js';
+import { readForget, readTrainingFlags } from '../../setup.js';
 import { certifyOutput } from './report.js';
 import { type CertifyFlags, DEFAULT_EPSILONS, runCertify } from './run.js';
 
@@ -42,8 +42,7 @@ logistic setting; --quick in seconds.`,
   },
   resolve(v) {
     const base = readTrainingFlags(v);
-    const forget = v.number('forget') ?? (base.quick ? 10 : 50);
-    checkForgetCount(base, forget);
+    const forget = readForget(v, base);
     return {
       ...base,
       forget,

@@ -14,7 +14,7 @@ import { createMemoryStore } from '@lethe/store';
 import { accuracyOn, backendRecord } from '../../measure.js';
 import { progressLine } from '../../progress.js';
 import { versions } from '../../results.js';
-import { chooseForgetSet, type ExperimentFlags, setUp } from '../../setup.js';
+import { type ExperimentFlags, forgetAndRemain, setUp } from '../../setup.js';
 import { mean } from '../../stats.js';
 
 export interface CertifyFlags extends ExperimentFlags {
@@ -47,9 +47,7 @@ export interface CertifyRow {
 export async function runCertify(flags: CertifyFlags) {
   const exp = await setUp(flags);
   const { model, config, trainingData } = exp;
-  const forget = chooseForgetSet(trainingData.n, flags.forget, flags.seed);
-  const gone = new Set(forget);
-  const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter((i) => !gone.has(i));
+  const { forget, remain } = forgetAndRemain(trainingData.n, flags.forget, flags.seed);
   process.stderr.write(
     `certify: ${model.name} on ${flags.dataset}, n = ${trainingData.n}, forget ${forget.length}\n`,
   );

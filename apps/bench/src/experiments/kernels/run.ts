@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { availableBackends, listModels } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
 import type { ExperimentOutput } from '../../experiment.js';
 import { markdownTable } from '../../table.js';
 import type { KernelMeasurement, KernelTask } from './protocol.js';
@@ -47,7 +48,9 @@ function runWorkers(
           });
           w.once('message', (msg: { ok: boolean; m?: KernelMeasurement; error?: string }) => {
             void w.terminate();
-            msg.ok ? resolve(msg.m!) : reject(new Error(msg.error));
+            msg.ok
+              ? resolve(msg.m!)
+              : reject(new LetheError('worker-failed', `kernels worker: ${msg.error}`));
           });
           w.once('error', reject);
         }),

@@ -1,6 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
-import { checkForgetCount, readTrainingFlags } from '../../setup.js';
+import { checkForgetCount, readForget, readTrainingFlags } from '../../setup.js';
 import type { VerifyFlags } from './options.js';
 import { verifyOutput } from './report.js';
 import { runVerify } from './run.js';
@@ -49,8 +49,7 @@ lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet co
   },
   resolve(v) {
     const base = readTrainingFlags(v);
-    const forget = v.number('forget') ?? (base.quick ? 10 : 50);
-    checkForgetCount(base, forget);
+    const forget = readForget(v, base);
     for (const m of v.numbers('sweep') ?? []) checkForgetCount(base, m);
     return {
       ...base,

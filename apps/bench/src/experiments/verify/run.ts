@@ -10,7 +10,7 @@ import {
 import { createMemoryStore } from '@lethe/store';
 import { accuracyOn, backendRecord, lossesOn } from '../../measure.js';
 import { progressLine } from '../../progress.js';
-import { chooseForgetSet, type Experiment, setUp } from '../../setup.js';
+import { type Experiment, forgetAndRemain, setUp } from '../../setup.js';
 import { percentile } from '../../stats.js';
 import type { VerifyFlags } from './options.js';
 import { runSweep, type SweepRow } from './sweep.js';
@@ -80,9 +80,7 @@ async function unlearnSet(
 export async function runVerify(flags: VerifyFlags) {
   const exp = await setUp(flags);
   const { model, config, trainingData } = exp;
-  const forget = chooseForgetSet(trainingData.n, flags.forget, flags.seed);
-  const gone = new Set(forget);
-  const remain = Array.from({ length: trainingData.n }, (_, i) => i).filter((i) => !gone.has(i));
+  const { forget, remain } = forgetAndRemain(trainingData.n, flags.forget, flags.seed);
   process.stderr.write(
     `verify: ${model.name} (d = ${model.d}) on ${flags.dataset}, n = ${trainingData.n}, ${JSON.stringify(config)}, forget ${forget.length}, backend ${exp.backend.name}\n`,
   );
