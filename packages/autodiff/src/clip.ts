@@ -36,7 +36,8 @@ export function clipGradient(
 
 /**
  * The Jacobian of clip(.) at g applied to each row of Y [K, d]:
- * identity when ||g|| <= C, else (C/||g||) (I - g^ g^T) with g^ = g/||g||.
+ * identity when ||g|| <= C, else (C/||g||) (I - g^ g^T) with g^ = g/||g||
+ * (docs/method.md#the-clipping-jacobian).
  */
 export function applyClipJacobian(y: tf.Tensor2D, g: tf.Tensor1D, state: ClipState): tf.Tensor2D {
   if (!state.clipped) return tf.clone(y);

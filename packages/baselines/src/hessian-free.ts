@@ -39,7 +39,7 @@ export interface HessianFreeOptions {
   /**
    * 2: after each request's vector sum, refine the weights by the second-order recollection of
    * all samples forgotten so far (`Unlearner.refineSecondOrder`, one pass over the trajectory
-   * per request; not in the paper, see docs/method.md). Default 1.
+   * per request; not in the paper, see docs/method.md#second-order-refinement). Default 1.
    */
   readonly order?: 1 | 2;
   readonly onProgress?: (progress: RecollectProgress) => void;

@@ -40,7 +40,7 @@ export interface SecondOrderOptions {
   /** How the explicit Hessian is built (Cholesky solver). */
   readonly hessian?: Omit<HessianOptions, 'onProgress'>;
   /**
-   * Newton step only. Default: the update exactly as docs/method.md ("Baselines") states it. 'batch': the exact
+   * Newton step only. Default: the update as docs/method.md#baselines states it. 'batch': the exact
    * Newton step of the objective the paper's counterfactual minimises,
    * (1/n) sum_{i not in U} l_i + lambda/2 |w|^2 (H = (1/n) sum_{i not in U} H_i + lambda I,
    * right-hand side (1/n) sum_U grad l); 'remaining': that of the authors' code's
@@ -56,7 +56,7 @@ type Kind = 'newton' | 'jackknife';
 
 /**
  * Newton step (Sekhari et al. 2021) and infinitesimal jackknife (Suriyakumar & Wilson 2022),
- * with w the prepared weights and U all samples forgotten so far (docs/method.md, "Baselines").
+ * with w the prepared weights and U all samples forgotten so far (docs/method.md#baselines).
  * Every request recomputes the update for the whole set from the prepared weights, so a
  * sequence of requests gives the same weights as one request for their union.
  */
@@ -305,7 +305,9 @@ async function dampedCg(
   );
 }
 
-/** Newton step of Sekhari et al. (2021) on the remaining data's Hessian (docs/method.md, "Baselines"). */
+/**
+ * Newton step of Sekhari et al. (2021) on the remaining data's Hessian (docs/method.md#baselines).
+ */
 export function newtonStep(options: SecondOrderOptions = {}): UnlearningMethod {
   return new SecondOrderMethod('newton', options);
 }

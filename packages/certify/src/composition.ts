@@ -1,5 +1,5 @@
 // Running totals over Gaussian releases, shared by the accountant, the budget and the capacity
-// calculator so that all three account identically.
+// calculator so that all three account identically (docs/method.md#composition).
 import { rdpToEpsilon } from './rdp.js';
 
 /** Neumaier's compensated sum: the totals do not drift with the number of releases. */

@@ -1,5 +1,6 @@
 // Calibration of the Gaussian mechanism from its exact privacy curve (Balle & Wang, ICML 2018):
 //   delta(eps; sigma) = Phi(D/(2 sigma) - eps sigma/D) - e^eps Phi(-D/(2 sigma) - eps sigma/D).
+// See docs/method.md#the-analytic-gaussian-mechanism.
 import { LetheError } from '@lethe/core';
 import { smallestDoubleWhere } from './float-search.js';
 import { erfcxGap, erfNonNegative, log1mexp, logNormalCdf } from './normal.js';

@@ -11,7 +11,7 @@ import {
   requirePositive,
 } from './validate.js';
 
-/** Parameters of the authors' bound (docs/method.md, "Sensitivity models"); the gradient bound G is C. */
+/** Parameters of the authors' bound (docs/method.md#sensitivity-models); G is taken as C. */
 export interface PaperSensitivityParams {
   /** Initial learning rate eta_0. */
   eta: number;

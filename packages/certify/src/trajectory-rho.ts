@@ -40,7 +40,8 @@ export interface TrajectoryRhoResult {
  * products only. Each step's extremes come from power iteration on the shifted operators
  * m I + H and m I - H (m = ||H||), which are positive semi-definite, so their dominant
  * eigenvalues are m + lambdaMax and m - lambdaMin: this converges far faster than iterating on
- * I - eta H itself, whose eigenvalues all crowd near 1. Estimates are lower bounds.
+ * I - eta H itself, whose eigenvalues all crowd near 1. Estimates are lower bounds
+ * (docs/method.md#rho says why, and why rho = 1 is only an assumption).
  */
 export function trajectoryRho(options: TrajectoryRhoOptions): TrajectoryRhoResult {
   const { model, data, trajectory } = options;

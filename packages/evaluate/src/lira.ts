@@ -28,7 +28,7 @@ interface Fit {
 /**
  * LiRA (Carlini et al. 2022) likelihood-ratio scores of a target model's logit-scaled
  * confidences on the pool (higher = more likely a member), from per-sample Gaussian fits of the
- * shadows' confidences with and without that sample.
+ * shadows' confidences with and without that sample (docs/method.md#lira).
  */
 export function liraScores(
   shadows: ShadowSet,

@@ -34,7 +34,7 @@ export interface UnlearningAttackResult extends AttackMetrics {
 /**
  * MIA-U (Chen et al. 2021): trains the attack on shadow pairs and scores held-out target pairs.
  * Scoring on the training pairs (as the authors' script does) measures memorisation by the
- * attack, so the same pairs are refused.
+ * attack, so the same pairs are refused (docs/method.md#the-unlearning-attack).
  */
 export function unlearningAttack(
   shadow: UnlearningPairs,

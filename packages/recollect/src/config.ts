@@ -19,7 +19,7 @@ export interface TrainConfig {
   readonly seed?: number;
 }
 
-/** The paper's logistic-regression MNIST setting (docs/method.md, "Training"; the settings are the paper's). */
+/** The paper's logistic-regression MNIST setting (docs/method.md#the-papers-settings). */
 export const PAPER_LOGISTIC: TrainConfig = {
   epochs: 15,
   batchSize: 32,
@@ -30,7 +30,7 @@ export const PAPER_LOGISTIC: TrainConfig = {
   seed: 42,
 };
 
-/** The paper's CNN MNIST setting (docs/method.md, "Training"; the settings are the paper's). */
+/** The paper's CNN MNIST setting (docs/method.md#the-papers-settings). */
 export const PAPER_CNN: TrainConfig = {
   epochs: 20,
   batchSize: 64,

@@ -45,9 +45,10 @@ export interface RecollectResult {
 }
 
 /**
- * Computes the approximators a_u (u in ids) of a recorded run by the recursion of docs/method.md,
- * spreading contiguous shares of the samples over worker threads (each with its own backend),
- * and writes them to the store if one is given. Lazy unlearning uses it with the requested ids.
+ * Computes the approximators a_u (u in ids) of a recorded run by the recursion of
+ * docs/method.md#the-approximator-recursion, spreading contiguous shares of the samples over
+ * worker threads (each with its own backend), and writes them to the store if one is given.
+ * Lazy unlearning uses it with the requested ids.
  */
 export async function recollect(options: RecollectOptions): Promise<RecollectResult> {
   const { model, data, trajectory } = options;

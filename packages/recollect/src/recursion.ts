@@ -18,7 +18,8 @@ export interface RecursionInput {
 }
 
 /**
- * The approximator recursion (docs/method.md, "The approximator recursion") for the given samples, in this thread:
+ * The approximator recursion (docs/method.md#the-approximator-recursion) for the given samples,
+ * in this thread:
  *
  *     a_u <- a_u - eta_t J_t a_u                          (every sample, every step)
  *     if u in B_t: a_u <- a_u + (eta_t/|B_t|) D_t grad l(w_t; u)

@@ -45,7 +45,7 @@ export interface RepairResult {
  * Continues training on the samples still in the store and extends their approximators through
  * the new steps (same recursion, starting from the stored vectors), so that later requests stay
  * first-order exact for the composite run: original steps, the deletions applied, the new steps.
- * The step size keeps decaying from where the original run stopped.
+ * The step size keeps decaying from where the original run stopped (docs/method.md#repair).
  */
 export async function repair(options: RepairOptions): Promise<RepairResult> {
   const { model, data, trajectory, store } = options;

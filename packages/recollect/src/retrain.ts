@@ -7,7 +7,8 @@ import { assertTrajectoryMatches, type Trajectory } from './trajectory.js';
 
 /**
  * How a batch that lost samples is averaged: 'batch' keeps |B_t| (the paper's counterfactual),
- * 'remaining' divides by |B_t \ U| (what the authors' code does).
+ * 'remaining' divides by |B_t \ U| (what the authors' code does). See
+ * docs/method.md#the-counterfactual.
  */
 export type Normaliser = 'batch' | 'remaining';
 

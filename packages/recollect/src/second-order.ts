@@ -16,15 +16,16 @@ export interface SecondOrderResult {
 
 /**
  * Second-order recollection for a deletion set U: one pass over the trajectory carrying the
- * set's first-order path w'_t and its second derivative w''_t (docs/method.md,
- * "Second-order refinement", states both recursions). Not additive over requests: recompute for
- * the whole set as it grows.
+ * set's first-order path w'_t and its second derivative w''_t (both recursions are derived in
+ * docs/method.md#second-order-refinement). Not additive over requests: recompute for the whole
+ * set as it grows.
  */
 export interface SecondOrderOptions {
   /**
    * Include the second derivative of clipping on clipped steps (default true): then the
    * recursion is the exact second derivative of the run wherever no gradient norm sits exactly
-   * at the threshold; false drops it (the form without clipping curvature).
+   * at the threshold; false drops it (the form without clipping curvature). See
+   * docs/method.md#the-clipping-curvature.
    */
   readonly clipCurvature?: boolean;
   readonly onStep?: (step: number, total: number) => void;
@@ -121,7 +122,8 @@ function memberSums(
 
 /**
  * The second derivative of clip(g) = C g / ||g|| (a clipped step) along u, twice:
- * -(C/r^2) (2 (g^.u) P u + g^ ||P u||^2), with r = ||g||, g^ = g/r, P = I - g^ g^T.
+ * -(C/r^2) (2 (g^.u) P u + g^ ||P u||^2), with r = ||g||, g^ = g/r, P = I - g^ g^T
+ * (docs/method.md#the-clipping-curvature).
  */
 function clipSecondDerivative(g: tf.Tensor1D, r: number, c: number, u: tf.Tensor2D): tf.Tensor2D {
   const gHat = tf.reshape(tf.div(g, r), [1, -1]);

@@ -43,9 +43,9 @@ export interface TrainResult {
 }
 
 /**
- * Mini-batch SGD exactly as docs/method.md ("Training") states it (seeded permutations, per-step decay, global
- * clipping, L2), recording the trajectory. The run is a function of (seed, data, config):
- * replaying it on the same backend gives the same bits.
+ * Mini-batch SGD exactly as docs/method.md#training states it (seeded permutations, per-step
+ * decay, global clipping, L2), recording the trajectory. The run is a function of (seed, data,
+ * config): replaying it on the same backend gives the same bits.
  */
 export function train(
   model: Model,

@@ -26,7 +26,8 @@ export type ApproximatorSource =
   | { readonly kind: 'lazy'; readonly data: TrainingData; readonly workers?: number };
 
 /**
- * Forgets samples from a model trained with a recorded trajectory: w <- w + sum_{u in U} a_u.
+ * Forgets samples from a model trained with a recorded trajectory: w <- w + sum_{u in U} a_u
+ * (docs/method.md#online-and-batch-unlearning).
  * Requests are validated as a whole before anything changes; used vectors are erased from
  * the store (they derive from the forgotten samples' data).
  */

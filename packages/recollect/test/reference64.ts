@@ -66,7 +66,7 @@ export function train64(
   return ws;
 }
 
-/** The approximator recursion of docs/method.md in float64, for one sample. */
+/** docs/method.md#the-approximator-recursion in float64, for one sample. */
 export function approximator64(
   data: Data64,
   config: TrainConfig,
@@ -132,8 +132,9 @@ export function third64(p: Problem64, w: ArrayLike<number>, v: ArrayLike<number>
 }
 
 /**
- * The second-order recursion in float64: returns [w'_T, w''_T]. With clipCurvature, clipped
- * steps add the second derivative of clipping (the engine's default); without, the form without clipping curvature.
+ * The second-order recursion in float64 (docs/method.md#second-order-refinement): returns
+ * [w'_T, w''_T]. With clipCurvature, clipped steps add the second derivative of clipping (the
+ * engine's default); without it, the recursion is exact only where no step clips.
  */
 export function secondOrder64(
   data: Data64,

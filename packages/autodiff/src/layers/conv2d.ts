@@ -14,24 +14,9 @@ import type { Layer } from './layer.js';
  * bias, fan_in = in * kh * kw (kaiming-uniform with a = sqrt(5)); weights drawn first, in layout
  * order.
  *
- * Hessian-matrix products (R-operator, K directions at once, B samples, P = output positions,
- * F = kh * kw * in):
- * - R-forward: yDot_k = conv(x, V_k) + vb_k + conv(xDot_k, W). The K filter directions are
- *   stacked along the output channels and applied in one convolution with K * out filters; the
- *   result [B, P, K, out] is brought to the block-major tangent layout by one transpose that
- *   moves contiguous runs of `out` floats. The input-tangent term is one convolution over K * B
- *   images.
- * - R-backward: R(dW)_k = sum_b corr(x_b, dyDot_kb) + sum_b corr(xDot_kb, dy_b),
- *   R(db)_k = sum dyDot_k, R(dx)_k = convT(dyDot_k, W) + convT(dy, V_k).
- *   The first filter term and the bias are one plain matrix product of the tangents (as
- *   [K * out, B * P], the big operand on the left: XNNPACK packs the right operand, which here is
- *   the im2col matrix [B * P, F + 1] with a ones column, cached at the point). The wasm backend
- *   has no filter-gradient kernel; the second term is a convolution in which the batch plays the
- *   channels: tangent images [K * in, H, W, B] convolved with dy as filters [Ho, Wo, B, out] give
- *   [K * in, kh, kw, out]. The transposed convolutions are convolutions of the zero-padded
- *   gradient with the spatially reversed filter (the wasm backend's Conv2DBackpropInput is a
- *   plain loop, ~10x slower); the K directions of convT(dy, V_k) are again stacked along the
- *   output channels.
+ * Hessian-matrix products by the R-operator, K directions per pass, shaped around the kernels the
+ * wasm backend runs fast (stacked filters, cached im2col, batch-as-channels filter gradients):
+ * docs/derivations/convolution-hessian-products.md#conv2d derives each term.
  */
 export interface Conv2dOptions {
   readonly inChannels: number;

@@ -70,20 +70,10 @@ function hessianParts(c: PairCache) {
  * conv2d) and initialisation as those three layers in sequence; it must be the model's first
  * layer (its input is data: no input tangent, no input gradient).
  *
- * Why: the first block's output tangent is linear in its own parameter directions with
- * coefficients fixed at the point (each output channel c1 sees only column c1 of the augmented
- * filter, through the routed patches S1_c1), so every term of the second block that involves
- * that tangent, and every term of the first block's R-gradient that comes back through the second
- * block, is a fixed linear map, formed once per point:
- * - R-forward: conv2(xDot2, W2), routed = G vec(V1aug), with G the routed response of conv2 to
- *   each of the c1 * (F1 + 1) first-layer parameters (a matrix [c1 (F1 + 1), B Q2 c2]);
- * - R-backward, first layer: S1^T relu'(convT(spread(dyDot2), W2)) = G^T dyDot2, and
- *   S1^T relu'(convT(spread(dy2), V2)) = sum over (u, v, c2) of H[c1, f, u, v, c2] V2[u, v, c1, c2];
- * - R-backward, second layer: sum_b corr(xDot2, spread(dy2)) = sum_f V1aug[f, c1] H[c1, f, ...],
- *   where H = sum_b corr(basis, spread(dy2)) [F1 + 1, kh2, kw2, c1, c2] (formed per product: dy2
- *   reaches the layer only then);
- * - the second layer's own parameter-direction terms are conv2dMaxPool's routed-patch products.
- * No tangent of the first block's size is formed, and none of the transposed convolutions.
+ * Why: at a point, the first block's output tangent is a fixed linear map (G) of its parameter
+ * directions, so every term that passes through it is formed once per point, with no
+ * first-block tangent and no transposed convolution (derivation:
+ * docs/derivations/convolution-hessian-products.md#the-fused-first-two-blocks).
  */
 export function convPair(options: ConvPairOptions): Layer<PairCache> {
   const kind = 'convPair';

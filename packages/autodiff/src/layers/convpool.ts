@@ -48,21 +48,10 @@ export interface ConvPoolCache {
   wFlip: tf.Tensor4D;
 }
 
-/**
- * A convolution (stride 1, as conv2d: same options, same parameter layout "weight"
- * [kh, kw, in, out] then "bias" [out], same initialisation) followed by 2x2 max pooling with
- * stride 2 (as maxPool2d: floor, ties to the first maximum in row-major window order, routing
- * fixed by the forward pass). The same function as conv2d then maxPool2d, computed with a quarter
- * of the work for the terms that do not involve the input tangent:
- *
- * each pooled output is y[b, q, c] = b[c] + <W[:, c], patch(b, sel(b, q, c))>, with sel the
- * routed position. The routed patches S_c [B * Q, F + 1] (one matrix per output channel, with a
- * ones column for the bias) are formed once at the point, so the parameter-direction terms are
- * per-channel matrix products with K columns: yDot_k[:, c] += S_c [V_k; vb_k][:, c] and
- * R(dW, db)_k[:, c] += S_c^T dyDot_k[:, c] (dyDot at the pooled output). The input-tangent terms
- * (conv(xDot, W), corr(xDot, dy), convT(dyDot, W), convT(dy, V)) are those of conv2d, on the
- * gradient spread back to the convolution's output.
- */
+// conv2dMaxPool (below) is conv2d then maxPool2d (same options, layout, initialisation, tie
+// rule) computed on the routed input patches S_c, so its parameter-direction terms cost a quarter
+// of conv2d's: docs/derivations/convolution-hessian-products.md#convolution-then-max-pooling.
+
 /**
  * For t [K * B, h2, w2, out] at the pooled output: sum_{b,q} S_c^T t_k[:, c] for every channel,
  * [K, F + 1, out] (one product [K, B * Q] x [B * Q, F + 1] per channel; S_c is the right operand,
