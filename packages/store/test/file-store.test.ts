@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeStoreConformance } from '../src/conformance.js';
 import { sha256Hex } from '../src/file-store/format.js';
 import { openFileStore, StoreError, type StoreIdentity } from '../src/index.js';
-import { filesIn, identity, rowsFor, snapshot, tempDir } from './helpers.js';
+import { distModule, filesIn, identity, rowsFor, snapshot, tempDir } from './helpers.js';
 
 describeStoreConformance(
   'file',
@@ -264,5 +264,92 @@ describe('file store layout', () => {
       expect(await snapshot(reopened)).toEqual(before);
       await reopened.close();
     });
+  });
+});
+
+describe('file store lock, raced', () => {
+  // Each child waits for the lock (retrying 'locked'), logs "open <i>", writes row i, holds the
+  // store a moment, logs "close <i>" and closes. Mutual exclusion means the log alternates.
+  const child = `
+    const { appendFileSync } = await import('node:fs');
+    const { openFileStore } = await import(process.argv[1]);
+    const [dir, log, i, identity] = [process.argv[2], process.argv[3], Number(process.argv[4]), JSON.parse(process.argv[5])];
+    const started = Date.now();
+    let store;
+    for (;;) {
+      try { store = await openFileStore(dir, identity); break; }
+      catch (e) {
+        if (e.code !== 'locked' || Date.now() - started > 30000) throw e;
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 5));
+      }
+    }
+    appendFileSync(log, 'open ' + i + '\\n');
+    const rows = new Float32Array(identity.d).fill(i + 0.25);
+    await store.writeRows([100 + i], rows);
+    await new Promise((r) => setTimeout(r, 15));
+    appendFileSync(log, 'close ' + i + '\\n');
+    await store.close();
+  `;
+
+  it('lets one opener at a time in after a killed process left its lock (and an empty one)', async () => {
+    const { hostname } = await import('node:os');
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    for (let trial = 0; trial < 3; trial++) {
+      await withStore(async (dir, store) => {
+        await store.close();
+        // What a SIGKILLed opener leaves: its lock file; and one whose writer died mid-write.
+        await writeFile(
+          join(dir, `store.lock.${dead}.dead`),
+          JSON.stringify({ pid: dead, host: hostname() }),
+        );
+        await writeFile(join(dir, 'store.lock'), '');
+        const logDir = await tempDir();
+        const log = join(logDir.dir, 'events.log');
+        const openers = 5;
+        const runs = await Promise.all(
+          Array.from(
+            { length: openers },
+            (_, i) =>
+              new Promise<{ status: number | null; stderr: string }>((resolve) => {
+                const p = spawn(
+                  process.execPath,
+                  [
+                    '--input-type=module',
+                    '-e',
+                    child,
+                    distModule('index.js'),
+                    dir,
+                    log,
+                    String(i),
+                    JSON.stringify(identity),
+                  ],
+                  { stdio: ['ignore', 'ignore', 'pipe'] },
+                );
+                let stderr = '';
+                p.stderr.on('data', (b) => {
+                  stderr += String(b);
+                });
+                p.on('close', (status) => resolve({ status, stderr }));
+              }),
+          ),
+        );
+        for (const r of runs) expect(r.status, r.stderr).toBe(0);
+        const events = (await readFile(log, 'utf8')).trim().split('\n');
+        expect(events).toHaveLength(2 * openers);
+        for (let k = 0; k < events.length; k += 2) {
+          const who = events[k]!.split(' ')[1];
+          expect(events[k]).toBe(`open ${who}`);
+          expect(events[k + 1]).toBe(`close ${who}`);
+        }
+        const reopened = await openFileStore(dir, identity);
+        expect(Array.from(await reopened.liveIds())).toEqual([100, 101, 102, 103, 104]);
+        await reopened.close();
+        // The stale and empty locks are gone, and so is every opener's.
+        expect((await readdir(dir)).filter((f) => f.startsWith('store.lock'))).toEqual([]);
+        await logDir.remove();
+      });
+    }
   });
 });

@@ -29,7 +29,7 @@ import {
   type SegmentEntry,
   serializeManifest,
 } from './format.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, isLockFile } from './lock.js';
 import { readFully, type Segment } from './segment.js';
 
 export interface OpenFileStoreOptions {
@@ -127,7 +127,10 @@ async function readManifestText(root: string): Promise<string | undefined> {
 
 /** Writes the manifest of an empty store, refusing directories that hold anything else. */
 async function initialize(root: string, identity: StoreIdentity): Promise<string> {
-  const foreign = (await readdir(root)).filter((f) => f !== LOCK_FILE && !isStoreOwnedFile(f));
+  // Lock files and their temporaries are the openers', not foreign.
+  const foreign = (await readdir(root)).filter(
+    (f) => !isLockFile(f) && !f.startsWith(`${LOCK_FILE}.`) && !isStoreOwnedFile(f),
+  );
   if (foreign.length > 0) {
     throw new StoreError(
       'invalid-argument',
