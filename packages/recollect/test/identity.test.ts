@@ -64,6 +64,15 @@ describe('store identity', () => {
     expect(() => Unlearner.open(model, first.trajectory, { kind: 'store', store })).not.toThrow();
   });
 
+  it('is the config by value: key order and extra properties do not change it', () => {
+    const reordered = Object.fromEntries(Object.entries(config).reverse()) as TrainConfig;
+    const extra = { ...config, note: 'not a training parameter' } as TrainConfig;
+    const base = train(model, data, config).trajectory.digest;
+    expect(train(model, data, reordered).trajectory.digest).toBe(base);
+    expect(train(model, data, extra).trajectory.digest).toBe(base);
+    expect(train(model, data, { ...config, l2: 0.02 }).trajectory.digest).not.toBe(base);
+  });
+
   it('covers the step sizes: the same batches with other etas are another run', () => {
     const schedule = buildSchedule(data.n, config);
     const scaled = schedule.map((s) => ({ ...s, eta: s.eta * 0.5 }));
@@ -82,6 +91,7 @@ describe('store identity', () => {
     const seeded = train(model, data, config);
     const given = train(model, data, noSeed, { initialWeights: w0, schedule });
     expect(Buffer.from(given.weights.buffer).equals(Buffer.from(seeded.weights.buffer))).toBe(true);
+    expect(given.trajectory.digest).toBe(seeded.trajectory.digest);
     expect(() => train(model, data, noSeed, { schedule })).toThrow(
       /seed is missing, needed for the initial weights/,
     );
