@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ClipState, layoutDigest, type Model } from '@lethe/autodiff';
-import { LetheError } from '@lethe/core';
+import { LetheError, type TrainingData } from '@lethe/core';
 import type { StoreDType, StoreIdentity } from '@lethe/store';
 import type { TrainConfig } from './config.js';
 
@@ -119,6 +119,31 @@ export function assertTrajectoryMatches(trajectory: Trajectory, model: Model): v
     throw new LetheError(
       'mismatch',
       `Trajectory was recorded for model ${trajectory.model.name} (digest ${trajectory.model.digest}, d = ${trajectory.model.d}) but model ${model.name} (digest ${model.digest}, d = ${model.d}) was given: use the model the run was trained with.`,
+    );
+  }
+}
+
+/**
+ * Checks that `data` is the training data the run was recorded on (same n, same bytes in the
+ * same order): approximators, replays and second-order updates computed on other data would be
+ * silently wrong. Names the mismatch and the fix.
+ */
+export function assertDataMatches(
+  trajectory: Trajectory,
+  data: TrainingData,
+  context: string,
+): void {
+  if (data.n !== trajectory.n) {
+    throw new LetheError(
+      'mismatch',
+      `${context}: the trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
+    );
+  }
+  const given = dataDigest(data.x, data.y);
+  if (given !== trajectory.dataDigest) {
+    throw new LetheError(
+      'mismatch',
+      `${context}: the data given (digest ${given}) is not the data the run was recorded on (digest ${trajectory.dataDigest}), though both have n = ${data.n}: pass that run's training data, unchanged and in the same order.`,
     );
   }
 }
