@@ -1,4 +1,5 @@
 import type { Model, ModelPoint } from '@lethe/autodiff';
+import { validateSampleIds } from '@lethe/core';
 import type { TrainingData } from '@lethe/recollect';
 import { DataTensors } from '@lethe/recollect/internals';
 import * as tf from '@tensorflow/tfjs-core';
@@ -90,7 +91,7 @@ export function sumGradients(
   weights: Float32Array,
   ids: ArrayLike<number>,
 ): Float64Array {
-  const list = Int32Array.from(ids);
+  const list = validateSampleIds(ids, { context: 'sumGradients', n: data.n, allowEmpty: true });
   const points = new ChunkedPoints(
     model,
     data,

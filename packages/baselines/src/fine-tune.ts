@@ -41,7 +41,7 @@ export function fineTune(options: FineTuneOptions = {}): UnlearningMethod {
   return {
     name,
     async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
-      const w0 = startWeights(ctx);
+      const w0 = startWeights(name, ctx);
       state = { ctx, w0, w: w0, ledger: new RequestLedger(name, ctx.data.n) };
       prepared = true;
       return {

@@ -1,6 +1,5 @@
-import { layoutDigest } from '@lethe/autodiff';
 import { LetheError } from '@lethe/core';
-import { type RecollectProgress, recollect, Unlearner } from '@lethe/recollect';
+import { type RecollectProgress, recollect, storeIdentity, Unlearner } from '@lethe/recollect';
 import { type ApproximatorStore, createMemoryStore } from '@lethe/store';
 import {
   notPrepared,
@@ -78,13 +77,7 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
   let unlearner: Unlearner | undefined;
 
   const newStore = (c: UnlearningContext) =>
-    createMemoryStore({
-      modelDigest: c.model.digest,
-      layoutDigest: layoutDigest(c.model.name, c.model.layout),
-      d: c.model.d,
-      dtype: 'float32',
-      trajectoryDigest: c.trajectory.digest,
-    });
+    createMemoryStore(storeIdentity(c.model, c.trajectory));
   const open = (c: UnlearningContext, weights: Float32Array) =>
     Unlearner.open(
       c.model,
@@ -100,7 +93,7 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
     async prepare(c: UnlearningContext): Promise<PrepareRecord> {
       await method.dispose();
       const started = performance.now();
-      w0 = startWeights(c);
+      w0 = startWeights(name, c);
       ctx = c;
       ledger = new RequestLedger(name, c.data.n);
       const detail: Record<string, unknown> = { source };

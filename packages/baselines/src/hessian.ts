@@ -1,4 +1,5 @@
 import type { Model } from '@lethe/autodiff';
+import { validateSampleIds } from '@lethe/core';
 import type { TrainingData } from '@lethe/recollect';
 import * as tf from '@tensorflow/tfjs-core';
 import { ChunkedPoints, defaultChunk } from './data-ops.js';
@@ -24,7 +25,7 @@ export function hessianSum(
   options: HessianOptions = {},
 ): Float32Array {
   const d = model.d;
-  const list = Int32Array.from(ids);
+  const list = validateSampleIds(ids, { context: 'hessianSum', n: data.n, allowEmpty: true });
   const out = new Float32Array(d * d);
   if (list.length === 0) return out;
   const rows = Math.max(1, Math.min(d, options.blockRows ?? 256));

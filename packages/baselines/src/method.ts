@@ -6,6 +6,11 @@ import {
   type Trajectory,
   type UnlearnRecord,
 } from '@lethe/recollect';
+import {
+  assertDataMatches,
+  assertTrajectoryMatches,
+  validateData,
+} from '@lethe/recollect/internals';
 
 /** What every method unlearns from: a model trained on `data` by a recorded run. */
 export interface UnlearningContext {
@@ -136,18 +141,26 @@ export class RequestLedger {
   }
 }
 
-export function startWeights(ctx: UnlearningContext): Float32Array {
+/**
+ * Checks a context (the trajectory is the model's and was recorded on this data; the weights
+ * have length d and are finite) and returns a copy of the weights to unlearn from.
+ */
+export function startWeights(method: string, ctx: UnlearningContext): Float32Array {
+  assertTrajectoryMatches(ctx.trajectory, ctx.model);
+  validateData(ctx.model, ctx.data);
+  assertDataMatches(ctx.trajectory, ctx.data, method);
   const w = Float32Array.from(ctx.weights ?? finalWeights(ctx.trajectory));
   if (w.length !== ctx.model.d) {
     throw new LetheError(
       'shape-mismatch',
-      `Weights have length ${w.length}, expected d = ${ctx.model.d} for model ${ctx.model.name}.`,
+      `${method}: weights have length ${w.length}, expected d = ${ctx.model.d} for model ${ctx.model.name}: pass the weights of that model.`,
     );
   }
-  if (ctx.data.n !== ctx.trajectory.n) {
+  const bad = w.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
     throw new LetheError(
-      'mismatch',
-      `The trajectory was recorded on n = ${ctx.trajectory.n} samples but the data has n = ${ctx.data.n}: pass the training data of that run.`,
+      'non-finite',
+      `${method}: weights[${bad}] is ${w[bad]}; unlearn from the finite weights the model serves.`,
     );
   }
   return w;

@@ -49,7 +49,7 @@ export function negativeGradient(options: NegativeGradientOptions = {}): Unlearn
   return {
     name,
     async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
-      const w0 = startWeights(ctx);
+      const w0 = startWeights(name, ctx);
       state = { ctx, w0, w: w0, ledger: new RequestLedger(name, ctx.data.n) };
       prepared = true;
       return { method: name, seconds: 0, bytes: 0, detail: hyper(ctx) };

@@ -92,7 +92,10 @@ class SecondOrderMethod implements UnlearningMethod {
     }
     const w = options.workers;
     if (w !== undefined && !(Number.isInteger(w) && w >= 1))
-      throw new LetheError('worker-failed', `workers = ${w} must be an integer >= 1.`);
+      throw new LetheError(
+        'invalid-argument',
+        `workers = ${w} must be an integer >= 1: give a whole number of threads (1 runs in this one).`,
+      );
     if (cf !== undefined && kind === 'jackknife') {
       throw new LetheError(
         'invalid-argument',
@@ -105,7 +108,7 @@ class SecondOrderMethod implements UnlearningMethod {
   async prepare(ctx: UnlearningContext): Promise<PrepareRecord> {
     await this.dispose();
     const started = performance.now();
-    const w0 = startWeights(ctx);
+    const w0 = startWeights(this.name, ctx);
     const { model, data } = ctx;
     const d = model.d;
     this.ctx = ctx;

@@ -286,5 +286,21 @@ describe('baselines on a tiny logistic problem', () => {
     expect(() => newtonStep({ solver: 'lu' as 'cg' })).toThrow(/Unknown solver "lu"/);
     const other = { ...ctx, data: blobs(10, inputs, classes, 1) };
     await expect(newtonStep().prepare(other)).rejects.toThrow(/n = 80 .* n = 10/);
+    // Same n, other content: the run was not recorded on it.
+    const shuffled = { ...ctx, data: { ...data, y: data.y.map((c) => (c + 1) % classes) } };
+    await expect(fineTune().prepare(shuffled)).rejects.toThrow(
+      /fine-tune: the data given .* is not the data the run was recorded on/,
+    );
+    const nan = Float32Array.from(w);
+    nan[3] = Number.NaN;
+    await expect(negativeGradient().prepare({ ...ctx, weights: nan })).rejects.toThrow(
+      /negative-gradient: weights\[3\] is NaN/,
+    );
+    expect(() => sumGradients(model, data, w, [data.n])).toThrow(
+      /sumGradients: unknown sample id 80/,
+    );
+    expect(() => hessianSum(model, data, w, [1, 1])).toThrow(
+      /hessianSum: sample id 1 is listed twice/,
+    );
   });
 });

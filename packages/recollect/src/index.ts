@@ -14,7 +14,7 @@ export {
   recollect,
 } from './recollect.js';
 export { type RepairOptions, type RepairResult, repair } from './repair.js';
-export { type Normaliser, type ReplayOptions, retrain } from './retrain.js';
+export { type Normaliser, retrain } from './retrain.js';
 export { buildSchedule, type ScheduledStep, type StepSizes } from './schedule.js';
 export {
   type SecondOrderOptions,

@@ -4,6 +4,6 @@
 export { DataTensors, validateData } from './data.js';
 export { computeApproximators, type RecursionInput } from './recursion.js';
 export { WeightsCursor } from './replay.js';
-export { replay } from './retrain.js';
+export { type ReplayOptions, replay } from './retrain.js';
 export { sgdStep } from './step.js';
-export { assertTrajectoryMatches } from './trajectory.js';
+export { assertDataMatches, assertTrajectoryMatches } from './trajectory.js';

@@ -5,7 +5,12 @@ import { LetheError, validateSampleIds } from '@lethe/core';
 import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
 import { DataTensors, type TrainingData, validateData } from './data.js';
 import { computeApproximators } from './recursion.js';
-import { assertTrajectoryMatches, storeIdentity, type Trajectory } from './trajectory.js';
+import {
+  assertDataMatches,
+  assertTrajectoryMatches,
+  storeIdentity,
+  type Trajectory,
+} from './trajectory.js';
 import type { WorkerMessage, WorkerTask } from './worker-protocol.js';
 
 export interface RecollectProgress {
@@ -54,12 +59,7 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
   const { model, data, trajectory } = options;
   assertTrajectoryMatches(trajectory, model);
   validateData(model, data);
-  if (data.n !== trajectory.n) {
-    throw new LetheError(
-      'mismatch',
-      `Trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
-    );
-  }
+  assertDataMatches(trajectory, data, 'recollect');
   // Rows written for another run would be applied as if they were this run's: refuse first.
   if (options.store) {
     assertManifestMatches(
@@ -71,6 +71,21 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
     context: 'recollect',
     n: data.n,
   });
+  for (const key of ['workers', 'blockSize'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new LetheError(
+        'invalid-argument',
+        `recollect: ${key} = ${value} is invalid; give a whole number >= 1 (or leave it out for the default).`,
+      );
+    }
+  }
+  if (options.initial && options.initial.length !== ids.length * model.d) {
+    throw new LetheError(
+      'shape-mismatch',
+      `recollect: initial has ${options.initial.length} values, expected ids.length * d = ${ids.length * model.d}: pass one row of d values per id, in the order of ids.`,
+    );
+  }
   const blockSize =
     options.blockSize ?? defaultBlockSize(model, trajectory.config.batchSize, ids.length);
   const workers = Math.max(
@@ -143,12 +158,6 @@ async function runInWorkers(
   report: (fraction: number) => void,
 ): Promise<Float32Array> {
   const recipe = recipeOf(model);
-  if (initial && initial.length !== ids.length * model.d) {
-    throw new LetheError(
-      'shape-mismatch',
-      `initial has ${initial.length} values, expected ids.length * d = ${ids.length * model.d}.`,
-    );
-  }
   const shares = splitEvenly(ids, workers);
   let firstRow = 0;
   const initialShares = shares.map((share) => {

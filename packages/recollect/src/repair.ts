@@ -1,12 +1,16 @@
 import type { Model } from '@lethe/autodiff';
 import { deriveSeed, LetheError, Rng } from '@lethe/core';
-import type { ApproximatorStore, RowBlock, StoreIdentity } from '@lethe/store';
-import { requireSeed } from './config.js';
+import {
+  type ApproximatorStore,
+  assertManifestMatches,
+  type RowBlock,
+  type StoreIdentity,
+} from '@lethe/store';
 import type { TrainingData } from './data.js';
 import { recollect } from './recollect.js';
 import type { ScheduledStep } from './schedule.js';
 import { train } from './train.js';
-import { storeIdentity, type Trajectory } from './trajectory.js';
+import { assertDataMatches, storeIdentity, type Trajectory } from './trajectory.js';
 
 export interface RepairOptions {
   readonly model: Model;
@@ -20,13 +24,20 @@ export interface RepairOptions {
   readonly epochs: number;
   /** Distinguishes successive repairs (seeds their permutations). */
   readonly round?: number;
+  /**
+   * Seeds the continuation's permutations, with `round` (default: the run's config.seed; a run
+   * trained from given initial weights and schedule without a seed needs it).
+   */
+  readonly seed?: number;
   readonly workers?: number;
   /**
    * Where the extended rows go. Given: called with the continuation run's store identity, it
    * returns an empty store for that run (a new file, table or database); `store` is left as it
    * was, so a crash mid-repair leaves the previous state readable, and an Unlearner for the
-   * continuation opens the result. Omitted: the rows are written back into `store`, whose
-   * manifest still names the original run (only that run's Unlearner will open it).
+   * continuation opens the result; `store` must then carry `trajectory`'s identity (the
+   * original run's store, or the previous repair's target). Omitted: the rows are written back
+   * into `store`, whose manifest still names the original run (only that run's Unlearner will
+   * open it).
    */
   readonly target?: (identity: StoreIdentity) => Promise<ApproximatorStore> | ApproximatorStore;
   readonly onProgress?: (info: { phase: 'train' | 'recollect'; fraction: number }) => void;
@@ -55,21 +66,46 @@ export async function repair(options: RepairOptions): Promise<RepairResult> {
       `repair: epochs must be an integer >= 1, got ${options.epochs}.`,
     );
   }
+  assertDataMatches(trajectory, data, 'repair');
+  const { config } = trajectory;
+  const round = options.round ?? 1;
+  const seed = options.seed ?? config.seed;
+  if (seed === undefined) {
+    throw new LetheError(
+      'invalid-argument',
+      "repair: the run's config has no seed to draw the continuation's batches from: pass repair a seed (a whole number).",
+    );
+  }
+  for (const [key, value] of [
+    ['seed', seed],
+    ['round', round],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 32)) {
+      throw new LetheError(
+        'invalid-argument',
+        `repair: ${key} = ${value} is invalid; give a whole number in [-2^31, 2^32).`,
+      );
+    }
+  }
+  // The rows extended must belong to this model; with a target they must also belong to this
+  // run. In place, after a first repair, the store's manifest keeps naming the original run
+  // while `trajectory` is the continuation, so only the model's fields can be checked then.
+  const expected = storeIdentity(model, trajectory, store.manifest.dtype);
+  assertManifestMatches(
+    store.manifest,
+    options.target ? expected : { ...expected, trajectoryDigest: store.manifest.trajectoryDigest },
+  );
   const remaining = await store.liveIds();
   if (remaining.length === 0)
     throw new LetheError(
       'not-found',
-      'repair: the store holds no approximators; nothing to extend.',
+      'repair: the store holds no approximators, so there is nothing to extend: run recollect() into it first.',
     );
-  const { config } = trajectory;
-  const round = options.round ?? 1;
   const start = trajectory.steps.length;
   const firstEta = trajectory.steps.length > 0 ? trajectory.steps[0]!.eta : config.lr;
   const schedule: ScheduledStep[] = [];
   for (let e = 0; e < options.epochs; e++) {
-    const perm = new Rng(deriveSeed(requireSeed(config, 'repair'), 0x4e9a1, round, e)).permutation(
-      remaining.length,
-    );
+    const perm = new Rng(deriveSeed(seed, 0x4e9a1, round, e)).permutation(remaining.length);
     for (let s = 0; s < remaining.length; s += config.batchSize) {
       const t = start + schedule.length;
       const batch = Int32Array.from(

@@ -1,9 +1,9 @@
 import type { Model } from '@lethe/autodiff';
 import { validateSampleIds } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { DataTensors, type TrainingData } from './data.js';
+import { DataTensors, type TrainingData, validateData } from './data.js';
 import { sgdStep } from './step.js';
-import { assertTrajectoryMatches, type Trajectory } from './trajectory.js';
+import { assertDataMatches, assertTrajectoryMatches, type Trajectory } from './trajectory.js';
 
 /**
  * How a batch that lost samples is averaged: 'batch' keeps |B_t| (the paper's counterfactual),
@@ -31,6 +31,8 @@ export function replay(
   options: ReplayOptions = {},
 ): Float32Array {
   assertTrajectoryMatches(trajectory, model);
+  validateData(model, data);
+  assertDataMatches(trajectory, data, 'replay');
   const weightsOf = options.sampleWeights ?? new Map<number, number>();
   const normaliser = options.normaliser ?? 'batch';
   const tensors = new DataTensors(model, data);

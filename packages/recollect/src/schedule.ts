@@ -33,8 +33,9 @@ export function buildSchedule(n: number, config: TrainConfig): ScheduledStep[] {
 export type StepSizes = 'config' | 'schedule';
 
 /**
- * Checks a schedule given to train: batch ids in 0..n-1, each batch non-empty, etas finite and
- * positive, and (stepSizes 'config') eta_t = lr * lrDecay^t, the config's decay.
+ * Checks a schedule given to train: epochs whole numbers >= 0, each batch a non-empty Int32Array
+ * of ids in 0..n-1, etas finite and positive, and (stepSizes 'config') eta_t = lr * lrDecay^t,
+ * the config's decay.
  */
 export function validateSchedule(
   schedule: readonly ScheduledStep[],
@@ -45,8 +46,16 @@ export function validateSchedule(
   const fail = (t: number, problem: string): never => {
     throw new LetheError('invalid-argument', `train: schedule step ${t} ${problem}`);
   };
-  if (schedule.length === 0) fail(0, 'is missing: the schedule is empty; give at least one step.');
+  if (schedule.length === 0) {
+    throw new LetheError(
+      'invalid-argument',
+      'train: the schedule is empty; give at least one step.',
+    );
+  }
   schedule.forEach((step, t) => {
+    if (!(Number.isInteger(step.epoch) && step.epoch >= 0)) {
+      fail(t, `has epoch = ${step.epoch}; epochs are whole numbers >= 0.`);
+    }
     if (!(step.batch instanceof Int32Array) || step.batch.length === 0) {
       fail(t, 'has no batch: give each step a non-empty Int32Array of sample ids.');
     }

@@ -1,8 +1,14 @@
 import { applyClipJacobian, clipState, type Model } from '@lethe/autodiff';
+import { validateSampleIds } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { DataTensors, type TrainingData } from './data.js';
+import { DataTensors, type TrainingData, validateData } from './data.js';
 import { WeightsCursor } from './replay.js';
-import { finalWeights, type Trajectory } from './trajectory.js';
+import {
+  assertDataMatches,
+  assertTrajectoryMatches,
+  finalWeights,
+  type Trajectory,
+} from './trajectory.js';
 
 export interface SecondOrderResult {
   /** w'_T: the first-order update of the whole set (the sum of its approximators). */
@@ -38,10 +44,21 @@ export function secondOrderUpdate(
   removed: ArrayLike<number>,
   options: SecondOrderOptions = {},
 ): SecondOrderResult {
+  assertTrajectoryMatches(trajectory, model);
+  if (!(training instanceof DataTensors)) {
+    validateData(model, training);
+    assertDataMatches(trajectory, training, 'secondOrderUpdate');
+  }
+  const set = new Set(
+    validateSampleIds(removed, {
+      context: 'secondOrderUpdate',
+      n: trajectory.n,
+      allowEmpty: true,
+    }),
+  );
   const data = training instanceof DataTensors ? training : new DataTensors(model, training);
   const { onStep } = options;
   const started = performance.now();
-  const set = new Set(Array.from(removed));
   const { l2, clip } = trajectory.config;
   const { d } = model;
   const cursor = new WeightsCursor(model, data, trajectory);

@@ -59,14 +59,14 @@ export function train(
   if (policy.kind === 'every' && !(Number.isInteger(policy.interval) && policy.interval >= 1)) {
     throw new LetheError(
       'invalid-argument',
-      `Checkpoint interval must be an integer >= 1, got ${policy.interval}.`,
+      `Checkpoint interval must be an integer >= 1, got ${policy.interval}: keep every k-th step with a whole k >= 1, or use { kind: 'every-step' }.`,
     );
   }
   const initial = options.initialWeights ?? model.init(requireSeed(config, 'the initial weights'));
   if (initial.length !== model.d) {
     throw new LetheError(
       'shape-mismatch',
-      `initialWeights has length ${initial.length}, expected d = ${model.d} for model ${model.name}.`,
+      `initialWeights has length ${initial.length}, expected d = ${model.d} for model ${model.name}: pass weights of that model (model.init(seed) makes some).`,
     );
   }
   const bad = initial.findIndex((v) => !Number.isFinite(v));

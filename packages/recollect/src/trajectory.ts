@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ClipState, layoutDigest, type Model } from '@lethe/autodiff';
-import { LetheError } from '@lethe/core';
+import { LetheError, type TrainingData } from '@lethe/core';
 import type { StoreDType, StoreIdentity } from '@lethe/store';
 import type { TrainConfig } from './config.js';
 
@@ -35,7 +35,10 @@ export interface Trajectory {
   /** w_t at the start of step t (t = steps.length: the final weights). */
   readonly checkpoints: ReadonlyMap<number, Float32Array>;
   readonly policy: CheckpointPolicy;
-  /** Identity of the run: model, data, configuration and batches. */
+  /**
+   * Identity of the run (what a store's trajectoryDigest records): model, data, configuration,
+   * initial weights and every step's batch and step size; see trajectoryDigest.
+   */
   readonly digest: string;
 }
 
@@ -48,10 +51,20 @@ export function dataDigest(x: Float32Array, y: Int32Array): string {
 }
 
 /**
- * The identity of a run: everything that determines its approximators (model layout, config,
- * data, initial weights, and every step's epoch, batch and step size, which a custom schedule
- * sets apart from the seed). The backend is left out on purpose: a replay on another backend
- * is the same run up to float32 rounding, and its vectors remain valid for it.
+ * The identity of a run: everything that determines its approximators. That is the model
+ * (digest, which covers its layout), the data, the initial weights, the config's numbers, and
+ * every step's epoch, batch and step size, which a custom schedule sets apart from the seed (a
+ * store of one run must not open for a run that differs in one batch, as repair's continuations
+ * and replays of other frameworks' runs do). The config is hashed field by field as float64, so
+ * neither its key order nor extra properties change the identity; its seed is left out, because
+ * it decides nothing but the initial weights and batches, which are hashed themselves (a seeded
+ * run and its replay from the same weights and schedule are one run).
+ *
+ * The backend is left out on purpose: on another backend the same run replays, and its
+ * approximators come out, equal up to float32 rounding, not bit for bit. That is far inside the
+ * first-order error the approximators carry anyway, so a store computed on one backend (say
+ * node on a server) stays valid for an Unlearner on another (wasm); refusing it would force a
+ * recomputation that buys nothing. The recording backend stays on `Trajectory.backend`.
  */
 export function trajectoryDigest(parts: {
   modelDigest: string;
@@ -60,16 +73,21 @@ export function trajectoryDigest(parts: {
   initialWeights: Float32Array;
   schedule: readonly { readonly epoch: number; readonly batch: Int32Array; readonly eta: number }[];
 }): string {
+  const { config } = parts;
   const w = parts.initialWeights;
+  const numbers = Float64Array.from([
+    config.epochs,
+    config.batchSize,
+    config.lr,
+    config.lrDecay,
+    config.clip,
+    config.l2,
+    parts.schedule.length,
+    w.length,
+  ]);
   const hash = createHash('sha256')
-    .update(
-      JSON.stringify({
-        model: parts.modelDigest,
-        config: parts.config,
-        data: parts.dataDigest,
-        steps: parts.schedule.length,
-      }),
-    )
+    .update(`lethe-run/2\0${parts.modelDigest}\0${parts.dataDigest}\0`)
+    .update(new Uint8Array(numbers.buffer))
     .update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
   const header = new Float64Array(3);
   for (const step of parts.schedule) {
@@ -101,6 +119,31 @@ export function assertTrajectoryMatches(trajectory: Trajectory, model: Model): v
     throw new LetheError(
       'mismatch',
       `Trajectory was recorded for model ${trajectory.model.name} (digest ${trajectory.model.digest}, d = ${trajectory.model.d}) but model ${model.name} (digest ${model.digest}, d = ${model.d}) was given: use the model the run was trained with.`,
+    );
+  }
+}
+
+/**
+ * Checks that `data` is the training data the run was recorded on (same n, same bytes in the
+ * same order): approximators, replays and second-order updates computed on other data would be
+ * silently wrong. Names the mismatch and the fix.
+ */
+export function assertDataMatches(
+  trajectory: Trajectory,
+  data: TrainingData,
+  context: string,
+): void {
+  if (data.n !== trajectory.n) {
+    throw new LetheError(
+      'mismatch',
+      `${context}: the trajectory was recorded on n = ${trajectory.n} samples but the data has n = ${data.n}: pass the training data of that run.`,
+    );
+  }
+  const given = dataDigest(data.x, data.y);
+  if (given !== trajectory.dataDigest) {
+    throw new LetheError(
+      'mismatch',
+      `${context}: the data given (digest ${given}) is not the data the run was recorded on (digest ${trajectory.dataDigest}), though both have n = ${data.n}: pass that run's training data, unchanged and in the same order.`,
     );
   }
 }

@@ -1,10 +1,11 @@
 import type { Model } from '@lethe/autodiff';
 import { LetheError, validateSampleIds } from '@lethe/core';
 import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
-import { DataTensors, type TrainingData } from './data.js';
+import { type TrainingData, validateData } from './data.js';
 import { recollect } from './recollect.js';
 import { secondOrderUpdate } from './second-order.js';
 import {
+  assertDataMatches,
   assertTrajectoryMatches,
   finalWeights,
   storeIdentity,
@@ -47,7 +48,10 @@ export class Unlearner {
     this.current = weights;
   }
 
-  /** Opens an unlearner; a store that does not belong to this model and trajectory is refused. */
+  /**
+   * Opens an unlearner; a store that does not belong to this model and trajectory, or lazy
+   * training data that is not the run's, is refused.
+   */
   static open(
     model: Model,
     trajectory: Trajectory,
@@ -60,12 +64,15 @@ export class Unlearner {
         source.store.manifest,
         storeIdentity(model, trajectory, source.store.manifest.dtype),
       );
+    } else {
+      validateData(model, source.data);
+      assertDataMatches(trajectory, source.data, 'Unlearner.open');
     }
     const w = Float32Array.from(weights ?? finalWeights(trajectory));
     if (w.length !== model.d)
       throw new LetheError(
         'shape-mismatch',
-        `Weights have length ${w.length}, expected d = ${model.d}.`,
+        `Unlearner.open: weights have length ${w.length}, expected d = ${model.d} for model ${model.name}: pass the weights of that model.`,
       );
     const bad = w.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
@@ -117,12 +124,6 @@ export class Unlearner {
         'invalid-argument',
         'refineSecondOrder needs the training data: pass it (the store holds only vectors).',
       );
-    if (source.n !== this.trajectory.n) {
-      throw new LetheError(
-        'mismatch',
-        `Training data has n = ${source.n} but the trajectory was recorded on n = ${this.trajectory.n}.`,
-      );
-    }
     const ids = this.forgotten;
     if (ids.length === 0)
       throw new LetheError(
@@ -130,13 +131,9 @@ export class Unlearner {
         'Nothing was forgotten yet: refineSecondOrder refines earlier requests.',
       );
     const started = performance.now();
-    const tensors = new DataTensors(this.model, source);
-    try {
-      const result = secondOrderUpdate(this.model, tensors, this.trajectory, ids, { onStep });
-      this.current = result.weights;
-    } finally {
-      tensors.dispose();
-    }
+    // secondOrderUpdate checks that the data is the run's.
+    const result = secondOrderUpdate(this.model, source, this.trajectory, ids, { onStep });
+    this.current = result.weights;
     this.refined = new Set(ids);
     const record: UnlearnRecord = {
       request: this.log.length,

@@ -1,9 +1,13 @@
 import { useBackend } from '@lethe/autodiff';
 import { isLetheError } from '@lethe/core';
+import { createMemoryStore } from '@lethe/store';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildSchedule,
   recollect,
+  repair,
+  retrain,
+  secondOrderUpdate,
   storeIdentity,
   type TrainConfig,
   train,
@@ -58,10 +62,83 @@ describe('store identity', () => {
         caught = err;
       }
       expect(isLetheError(caught, 'manifest-mismatch')).toBe(true);
-      expect((caught as Error).message).toMatch(/trajectoryDigest/);
+      // Names the field that differs and the fix.
+      expect((caught as Error).message).toMatch(/trajectoryDigest: store has "[0-9a-f]{32}"/);
+      expect((caught as Error).message).toMatch(/Fix: .*recompute the approximators/);
     }
+    // Nothing was written into the store by the refused recollect.
+    expect(Array.from(await store.liveIds())).toEqual([0, 1]);
+    // repair into a new store checks that the store it extends is the run's.
+    await expect(
+      repair({
+        model,
+        data,
+        trajectory: other.trajectory,
+        weights: other.weights,
+        store,
+        epochs: 1,
+        target: (identity) => createMemoryStore(identity),
+      }),
+    ).rejects.toThrow(/trajectoryDigest/);
     // The store of the run itself still opens.
     expect(() => Unlearner.open(model, first.trajectory, { kind: 'store', store })).not.toThrow();
+  });
+
+  it('is the config by value: key order and extra properties do not change it', () => {
+    const reordered = Object.fromEntries(Object.entries(config).reverse()) as TrainConfig;
+    const extra = { ...config, note: 'not a training parameter' } as TrainConfig;
+    const base = train(model, data, config).trajectory.digest;
+    expect(train(model, data, reordered).trajectory.digest).toBe(base);
+    expect(train(model, data, extra).trajectory.digest).toBe(base);
+    expect(train(model, data, { ...config, l2: 0.02 }).trajectory.digest).not.toBe(base);
+  });
+
+  it("the data must be the run's: same n and same content", async () => {
+    const { trajectory } = train(model, data, config);
+    const y = Int32Array.from(data.y);
+    y[5] = (y[5]! + 1) % 3;
+    const relabelled = { ...data, y };
+    const message =
+      /the data given \(digest [0-9a-f]{32}\) is not the data the run was recorded on/;
+    await expect(
+      recollect({ model, data: relabelled, trajectory, ids: [0], workers: 1 }),
+    ).rejects.toThrow(message);
+    expect(() => retrain(model, relabelled, trajectory, [0])).toThrow(message);
+    expect(() => secondOrderUpdate(model, relabelled, trajectory, [0])).toThrow(message);
+    expect(() => Unlearner.open(model, trajectory, { kind: 'lazy', data: relabelled })).toThrow(
+      message,
+    );
+    let caught: unknown;
+    try {
+      retrain(model, blobs(32, 4, 3, 2), trajectory, []);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isLetheError(caught, 'mismatch')).toBe(true);
+    expect((caught as Error).message).toMatch(/recorded on n = 64 samples but the data has n = 32/);
+  });
+
+  it('repair of a run trained without a seed takes its own seed', async () => {
+    const { seed: _seed, ...noSeed } = config;
+    const run = train(model, data, noSeed, {
+      initialWeights: model.init(4),
+      schedule: buildSchedule(data.n, config),
+    });
+    const store = storeFor(model, run.trajectory);
+    await recollect({ model, data, trajectory: run.trajectory, store, ids: [0, 1, 2], workers: 1 });
+    const options = {
+      model,
+      data,
+      trajectory: run.trajectory,
+      weights: run.weights,
+      store,
+      epochs: 1,
+    };
+    await expect(repair(options)).rejects.toThrow(/no seed .* pass repair a seed/);
+    await expect(repair({ ...options, seed: 1.5 })).rejects.toThrow(/seed = 1.5 is invalid/);
+    expect(Array.from(await store.liveIds())).toEqual([0, 1, 2]);
+    const repaired = await repair({ ...options, seed: 7 });
+    expect(repaired.trajectory.steps.map((s) => Array.from(s.batch).sort())).toEqual([[0, 1, 2]]);
   });
 
   it('covers the step sizes: the same batches with other etas are another run', () => {
@@ -82,6 +159,12 @@ describe('store identity', () => {
     const seeded = train(model, data, config);
     const given = train(model, data, noSeed, { initialWeights: w0, schedule });
     expect(Buffer.from(given.weights.buffer).equals(Buffer.from(seeded.weights.buffer))).toBe(true);
+    expect(given.trajectory.digest).toBe(seeded.trajectory.digest);
+    expect(() => train(model, data, config, { schedule: [] })).toThrow(/the schedule is empty/);
+    const badEpoch = schedule.map((s, t) => (t === 1 ? { ...s, epoch: 0.5 } : s));
+    expect(() => train(model, data, config, { schedule: badEpoch })).toThrow(
+      /schedule step 1 has epoch = 0.5/,
+    );
     expect(() => train(model, data, noSeed, { schedule })).toThrow(
       /seed is missing, needed for the initial weights/,
     );
