@@ -38,6 +38,8 @@ export class Unlearner {
   private readonly log: UnlearnRecord[] = [];
   /** Ids covered by the last second-order refinement (the weights are second order for them). */
   private refined = new Set<number>();
+  /** Opened on the run's final weights (not on weights carrying earlier, unknown deletions). */
+  private readonly fromFinalWeights: boolean;
 
   private constructor(
     readonly model: Model,
@@ -46,6 +48,8 @@ export class Unlearner {
     weights: Float32Array,
   ) {
     this.current = weights;
+    const final = finalWeights(trajectory);
+    this.fromFinalWeights = weights.every((v, i) => v === final[i]);
   }
 
   /**
@@ -130,6 +134,14 @@ export class Unlearner {
         'invalid-argument',
         'Nothing was forgotten yet: refineSecondOrder refines earlier requests.',
       );
+    // The refinement rebuilds the weights from w_T for the set this unlearner knows; weights it
+    // was opened with may carry deletions it does not know, which would silently be dropped.
+    if (!this.fromFinalWeights) {
+      throw new LetheError(
+        'unsupported',
+        "refineSecondOrder: this Unlearner was opened on weights other than the run's final ones, so it does not know every deletion they carry; open it without weights and forget the whole set there, or keep the first-order weights.",
+      );
+    }
     const started = performance.now();
     // secondOrderUpdate checks that the data is the run's.
     const result = secondOrderUpdate(this.model, source, this.trajectory, ids, { onStep });

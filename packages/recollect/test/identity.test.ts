@@ -188,4 +188,17 @@ describe('store identity', () => {
       /Unlearner.open: weights\[2\] is NaN/,
     );
   });
+
+  it('refineSecondOrder refuses an unlearner opened on other weights (their deletions are unknown)', async () => {
+    const run = train(model, data, config);
+    const shifted = Float32Array.from(run.weights, (v) => v + 1e-3);
+    const u = Unlearner.open(model, run.trajectory, { kind: 'lazy', data }, shifted);
+    await u.forget(3);
+    await expect(u.refineSecondOrder(data)).rejects.toThrow(
+      /opened on weights other than the run's final ones/,
+    );
+    const fresh = Unlearner.open(model, run.trajectory, { kind: 'lazy', data });
+    await fresh.forget(3);
+    await expect(fresh.refineSecondOrder(data)).resolves.toMatchObject({ ids: [3] });
+  });
 });
