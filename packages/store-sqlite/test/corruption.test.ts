@@ -1,10 +1,15 @@
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { StoreError } from '@lethe/store';
+import {
+  float32Bytes,
+  TEST_IDENTITY as identity,
+  storeRejection,
+  testRows,
+} from '@lethe/store/conformance';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/index.js';
-import { filesOf, float32Bytes, identity, rowsFor, tempDb } from './helpers.js';
+import { filesOf, tempDb } from './helpers.js';
 
 const d = identity.d;
 const IDS = [0, 1, 2, 3, 4];
@@ -13,7 +18,7 @@ const IDS = [0, 1, 2, 3, 4];
 async function damagedStore(damage: (path: string) => Promise<void>) {
   const { path, remove } = await tempDb();
   const store = await openSqliteStore(path, identity, { create: true });
-  await store.writeRows([...IDS, 9], rowsFor([...IDS, 9], d));
+  await store.writeRows([...IDS, 9], testRows([...IDS, 9], d));
   await store.erase([9]);
   await store.close();
   await damage(path);
@@ -25,16 +30,12 @@ async function openAfter(damage: (path: string) => Promise<void>) {
   const { path, remove } = await damagedStore(damage);
   try {
     const before = await filesOf(path);
-    let error: unknown;
-    try {
-      await (await openSqliteStore(path, identity)).close();
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StoreError);
+    const error = await storeRejection(
+      openSqliteStore(path, identity).then((store) => store.close()),
+    );
     expect(await filesOf(path)).toEqual(before);
-    await expect(openSqliteStore(path, identity)).rejects.toThrow((error as Error).message);
-    return error as StoreError;
+    await expect(openSqliteStore(path, identity)).rejects.toThrow(error.message);
+    return error;
   } finally {
     await remove();
   }
@@ -53,7 +54,7 @@ function edit(sql: string, ...params: unknown[]) {
 function flipRowByte(id: number) {
   return async (path: string) => {
     const bytes = await readFile(path);
-    const at = bytes.indexOf(float32Bytes(rowsFor([id], d)));
+    const at = bytes.indexOf(float32Bytes(testRows([id], d)));
     expect(at).toBeGreaterThan(0);
     bytes[at + 10]! ^= 0x04;
     await writeFile(path, bytes);
@@ -142,17 +143,16 @@ describe('sqlite store opened with { verify: false }', () => {
     try {
       const store = await openSqliteStore(path, identity, { verify: false });
       try {
-        expect(await store.readRows([4, 1])).toEqual(rowsFor([4, 1], d));
+        expect(await store.readRows([4, 1])).toEqual(testRows([4, 1], d));
         const reads = [
           () => store.readRows([1, 3]),
           () => store.readRows([3]),
           () => store.readBlock(2, 2),
         ];
         for (const read of reads) {
-          const error = await read().catch((e: unknown) => e);
-          expect(error).toBeInstanceOf(StoreError);
-          expect((error as StoreError).code).toBe('corrupt-store');
-          expect((error as Error).message).toMatch(/the row of id 3 .*checksum mismatch/);
+          const error = await storeRejection(read());
+          expect(error.code).toBe('corrupt-store');
+          expect(error.message).toMatch(/the row of id 3 .*checksum mismatch/);
         }
       } finally {
         await store.close();

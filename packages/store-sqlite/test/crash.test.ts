@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
+import { TEST_IDENTITY as base, containsBytes } from '@lethe/store/conformance';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/index.js';
 import type { CommitStep } from '../src/sqlite-store.js';
 import { uniqueRows } from './fixtures/rows.mjs';
-import { identity as base, containsBytes, distModule, filesOf, tempDb } from './helpers.js';
+import { distModule, filesOf, tempDb } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
 // 8000-byte rows: a write of 5000 of them (40 MB) outgrows SQLite's 16 MB page cache, so the
@@ -51,7 +52,7 @@ async function seedStore(path: string) {
 
 /** Runs the child; with `killAfterLines`, the parent kills it once it has printed that many lines. */
 function runChild(path: string, operation: object, step?: CommitStep, killAfterLines?: number) {
-  const modulePath = pathToFileURL(distModule('open-sqlite-store.js')).href;
+  const modulePath = distModule('open-sqlite-store.js');
   const args = [CHILD, modulePath, path, JSON.stringify(identity), JSON.stringify(operation)];
   if (step !== undefined) args.push(step);
   return new Promise<{ signal: NodeJS.Signals | null; stderr: string; lines: string[] }>(

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Helpers of the SQLite store's tests; those every adapter's tests share (temporary
+// directories, test rows, snapshots, rejections) are exported by @lethe/store/conformance.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtModule, tempDir } from '@lethe/store/conformance';
 
 /** A fresh temporary directory and a database path in it; `remove` deletes both. */
 export async function tempDb(): Promise<{
@@ -10,12 +10,8 @@ export async function tempDb(): Promise<{
   path: string;
   remove: () => Promise<void>;
 }> {
-  const dir = await mkdtemp(join(tmpdir(), 'lethe-store-sqlite-test-'));
-  return {
-    dir,
-    path: join(dir, 'approximators.sqlite'),
-    remove: () => rm(dir, { recursive: true, force: true }),
-  };
+  const { dir, remove } = await tempDir('lethe-store-sqlite-test-');
+  return { dir, path: join(dir, 'approximators.sqlite'), remove };
 }
 
 /** The files SQLite keeps for a database: the database, its log, shared memory and journal. */
@@ -35,20 +31,10 @@ export async function filesOf(path: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
-/** The built package: child processes run it, since Node 20 cannot load the TypeScript sources. */
+/** The file URL of a module of the built package, for child processes. */
 export function distModule(relative: string): string {
-  const path = fileURLToPath(new URL(`../dist/${relative}`, import.meta.url));
-  if (!existsSync(path)) {
-    throw new Error(`${path} is missing; build first: pnpm --filter @lethe/store-sqlite build`);
-  }
-  return path;
+  return builtModule(
+    new URL(`../dist/${relative}`, import.meta.url),
+    'pnpm --filter @lethe/store-sqlite build',
+  );
 }
-
-// Shared with every adapter's tests (the conformance subpath).
-export {
-  containsBytes,
-  float32Bytes,
-  snapshotStore as snapshot,
-  TEST_IDENTITY as identity,
-  testRows as rowsFor,
-} from '@lethe/store/conformance';

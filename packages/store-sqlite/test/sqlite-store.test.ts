@@ -1,33 +1,21 @@
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { StoreError, type StoreIdentity } from '@lethe/store';
+import type { StoreIdentity } from '@lethe/store';
+import {
+  containsBytes,
+  float32Bytes,
+  TEST_IDENTITY as identity,
+  snapshotStore,
+  storeRejection,
+  testRows,
+} from '@lethe/store/conformance';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, SQLITE_FORMAT_VERSION } from '../src/index.js';
 import { uniqueRows } from './fixtures/rows.mjs';
-import {
-  containsBytes,
-  distModule,
-  filesOf,
-  float32Bytes,
-  identity,
-  rowsFor,
-  snapshot,
-  tempDb,
-} from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<StoreError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StoreError);
-    return error as StoreError;
-  }
-  throw new Error('expected a rejection');
-}
+import { distModule, filesOf, tempDb } from './helpers.js';
 
 /** Runs `body` with a database path and a store created there; cleans both up. */
 async function withStore(
@@ -49,14 +37,14 @@ describe('openSqliteStore', () => {
   it('refuses a missing store unless asked to create it, saying how', async () => {
     const { dir, path, remove } = await tempDb();
     try {
-      const missing = await rejection(openSqliteStore(path, identity));
+      const missing = await storeRejection(openSqliteStore(path, identity));
       expect(missing.code).toBe('not-found');
       expect(missing.message).toMatch(/does not exist.*\{ create: true \}/);
       await writeFile(path, '');
-      const empty = await rejection(openSqliteStore(path, identity));
+      const empty = await storeRejection(openSqliteStore(path, identity));
       expect(empty.code).toBe('not-found');
       expect(empty.message).toMatch(/empty SQLite database.*\{ create: true \}/);
-      const directory = await rejection(openSqliteStore(dir, identity, { create: true }));
+      const directory = await storeRejection(openSqliteStore(dir, identity, { create: true }));
       expect(directory.message).toMatch(/is not a file/);
       // create makes the directories on the way.
       const nested = join(dir, 'a', 'b', 'store.sqlite');
@@ -76,10 +64,10 @@ describe('openSqliteStore', () => {
       other.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')");
       other.close();
       const before = await filesOf(path);
-      const opened = await rejection(openSqliteStore(path, identity));
+      const opened = await storeRejection(openSqliteStore(path, identity));
       expect(opened.code).toBe('not-found');
       expect(opened.message).toMatch(/holds no approximator store.*\["notes"\]/);
-      const created = await rejection(openSqliteStore(path, identity, { create: true }));
+      const created = await storeRejection(openSqliteStore(path, identity, { create: true }));
       expect(created.message).toMatch(/create the store in a new file/);
       expect(await filesOf(path)).toEqual(before);
     } finally {
@@ -89,9 +77,9 @@ describe('openSqliteStore', () => {
 
   it('refuses a store of another model, trajectory or size, naming fields, values and fix', async () => {
     await withStore(async (path, store) => {
-      await store.writeRows([1], rowsFor([1], identity.d));
+      await store.writeRows([1], testRows([1], identity.d));
       await store.close();
-      const error = await rejection(
+      const error = await storeRejection(
         openSqliteStore(path, { ...identity, trajectoryDigest: 'sha256:other', d: 7 }),
       );
       expect(error.code).toBe('manifest-mismatch');
@@ -100,7 +88,7 @@ describe('openSqliteStore', () => {
       );
       expect(error.message).toMatch(/d: store has 6, expected 7/);
       expect(error.message).toMatch(/recompute the approximators/);
-      const dtype = await rejection(openSqliteStore(path, { ...identity, dtype: 'float16' }));
+      const dtype = await storeRejection(openSqliteStore(path, { ...identity, dtype: 'float16' }));
       expect(dtype.message).toMatch(/dtype: store has "float32", expected "float16"/);
       // The failed opens released the database: the right identity still opens.
       const reopened = await openSqliteStore(path, identity);
@@ -112,9 +100,11 @@ describe('openSqliteStore', () => {
   it('rejects a bad identity or page size before touching the disk', async () => {
     const { path, remove } = await tempDb();
     try {
-      const d = await rejection(openSqliteStore(path, { ...identity, d: 0 }, { create: true }));
+      const d = await storeRejection(
+        openSqliteStore(path, { ...identity, d: 0 }, { create: true }),
+      );
       expect(d.message).toMatch(/openSqliteStore: d must be a positive integer/);
-      const page = await rejection(
+      const page = await storeRejection(
         openSqliteStore(path, identity, { create: true, pageSize: 3000 }),
       );
       expect(page.message).toMatch(/pageSize must be a power of two/);
@@ -126,16 +116,16 @@ describe('openSqliteStore', () => {
 
   it('locks the database: a second open, here or in another process, fails until close', async () => {
     await withStore(async (path, store) => {
-      const here = await rejection(openSqliteStore(path, identity));
+      const here = await storeRejection(openSqliteStore(path, identity));
       expect(here.code).toBe('locked');
       expect(here.message).toMatch(/already open in another connection.*close it there first/);
-      const url = pathToFileURL(distModule('index.js')).href;
+      const url = distModule('index.js');
       const script = `import(${JSON.stringify(url)}).then(({ openSqliteStore }) =>
         openSqliteStore(${JSON.stringify(path)}, ${JSON.stringify(identity)})).then(
         () => console.log('opened'), (e) => console.log(e.code))`;
       const other = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
       expect(other().stdout.trim()).toBe('locked');
-      await store.writeRows([1], rowsFor([1], identity.d)); // the failed opens changed nothing
+      await store.writeRows([1], testRows([1], identity.d)); // the failed opens changed nothing
       await store.close();
       expect(other().stdout.trim()).toBe('opened');
       const again = await openSqliteStore(path, identity);
@@ -148,7 +138,7 @@ describe('openSqliteStore', () => {
 describe('sqlite store layout', () => {
   it('keeps the manifest, rows as little-endian BLOBs with their CRC-32, and erased ids', async () => {
     await withStore(async (path, store) => {
-      await store.writeRows([7, 2, 5], rowsFor([7, 2, 5], identity.d));
+      await store.writeRows([7, 2, 5], testRows([7, 2, 5], identity.d));
       await store.erase([5]);
       await store.close();
       expect([...(await filesOf(path)).keys()]).toEqual(['']); // closing removed the log
@@ -177,7 +167,7 @@ describe('sqlite store layout', () => {
         }[];
         expect(rows.map((r) => r.id)).toEqual([2, 7]);
         rows.forEach(({ id, crc32: crc, row }) => {
-          expect(new Uint8Array(row)).toEqual(float32Bytes(rowsFor([id], identity.d)));
+          expect(new Uint8Array(row)).toEqual(float32Bytes(testRows([id], identity.d)));
           expect(crc).toBe(crc32(row));
         });
         expect(db.prepare('SELECT id FROM lethe_erased').pluck().all()).toEqual([5]);
@@ -205,12 +195,12 @@ describe('sqlite store layout', () => {
   it('reads many ids in any order in one call, and blocks by one range scan', async () => {
     await withStore(async (_, store) => {
       const ids = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 3001);
-      await store.writeRows(ids, rowsFor(ids, identity.d));
+      await store.writeRows(ids, testRows(ids, identity.d));
       const asked = ids.slice(0, 2000).reverse();
-      expect(await store.readRows(asked)).toEqual(rowsFor(asked, identity.d));
+      expect(await store.readRows(asked)).toEqual(testRows(asked, identity.d));
       const block = await store.readBlock(1000, 1500);
       const sorted = [...ids].sort((a, b) => a - b).slice(1000, 2500);
-      expect(block.data).toEqual(rowsFor(sorted, identity.d));
+      expect(block.data).toEqual(testRows(sorted, identity.d));
     });
   });
 });
@@ -273,12 +263,12 @@ describe('sqlite store erasure', () => {
 
   it('keeps the previous state readable across reopen after many small commits', async () => {
     await withStore(async (path, store) => {
-      for (let k = 0; k < 20; k++) await store.writeRows([k], rowsFor([k], identity.d));
+      for (let k = 0; k < 20; k++) await store.writeRows([k], testRows([k], identity.d));
       await store.erase([3, 4]);
-      const before = await snapshot(store);
+      const before = await snapshotStore(store);
       await store.close();
       const reopened = await openSqliteStore(path, identity);
-      expect(await snapshot(reopened)).toEqual(before);
+      expect(await snapshotStore(reopened)).toEqual(before);
       await reopened.close();
     });
   });

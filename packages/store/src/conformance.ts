@@ -2,7 +2,9 @@
 // packages run with their own test runner. The runner's describe/it/expect are passed in, so
 // @lethe/store does not depend on vitest at run time.
 
+import { StoreError } from './errors.js';
 import { FLOAT16_OVERFLOW, roundToFloat16, toFloat16Bits } from './float16.js';
+import { snapshotStore, storeRejection } from './test-support.js';
 import type { ApproximatorStore, StoreDType, StoreIdentity } from './types.js';
 
 export interface ConformanceAssertion {
@@ -81,15 +83,10 @@ export function describeStoreConformance(
         await harness.dispose?.();
       }
     };
+    // Every adapter rejects with the adapter kit's StoreError (a LetheError with a code).
     const rejects = async (promise: Promise<unknown>, ...patterns: RegExp[]) => {
-      let caught: unknown;
-      try {
-        await promise;
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught, `expected a rejection matching ${patterns.join(', ')}`).toBeInstanceOf(Error);
-      for (const pattern of patterns) expect((caught as Error).message).toMatch(pattern);
+      const error = await storeRejection(promise);
+      for (const pattern of patterns) expect(error.message).toMatch(pattern);
     };
 
     describe(`${name} store conformance (${dtype})`, () => {
@@ -190,10 +187,10 @@ export function describeStoreConformance(
         run(2, async ({ store }) => {
           await store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 2));
           await store.erase([2]);
-          const before = await snapshot(store);
+          const before = await snapshotStore(store);
           await rejects(store.erase([1, 2]), /erase/, /id 2/, /already erased/);
           await rejects(store.erase([3, 99]), /erase/, /id 99/, /not in the store/);
-          expect(await snapshot(store)).toEqual(before);
+          expect(await snapshotStore(store)).toEqual(before);
         }),
       );
 
@@ -212,9 +209,9 @@ export function describeStoreConformance(
         run(2, async ({ store }) => {
           await store.writeRows([1, 2], rowsFor([1, 2], 2));
           await store.erase([2]);
-          const before = await snapshot(store);
+          const before = await snapshotStore(store);
           await rejects(store.writeRows([3, 2], rowsFor([3, 2], 2)), /writeRows/, /id 2/, /erased/);
-          expect(await snapshot(store)).toEqual(before);
+          expect(await snapshotStore(store)).toEqual(before);
         }),
       );
 
@@ -222,10 +219,10 @@ export function describeStoreConformance(
         'rejects rows of the wrong length and changes nothing',
         run(3, async ({ store }) => {
           await store.writeRows([1], rowsFor([1], 3));
-          const before = await snapshot(store);
+          const before = await snapshotStore(store);
           await rejects(store.writeRows([2, 3], new Float32Array(5)), /writeRows/, /5 values/, /6/);
           await rejects(store.writeRows([2], [1, 2, 3] as unknown as Float32Array), /Float32Array/);
-          expect(await snapshot(store)).toEqual(before);
+          expect(await snapshotStore(store)).toEqual(before);
         }),
       );
 
@@ -233,14 +230,14 @@ export function describeStoreConformance(
         'rejects NaN and Infinity naming the id and index, writing nothing of the batch',
         run(4, async ({ store }) => {
           await store.writeRows([1], rowsFor([1], 4));
-          const before = await snapshot(store);
+          const before = await snapshotStore(store);
           const rows = rowsFor([1, 2, 3], 4);
           rows[2 * 4 + 3] = Number.NaN;
           await rejects(store.writeRows([1, 2, 3], rows), /id 3/, /index 3/, /NaN/, /recompute/);
           rows[2 * 4 + 3] = 0;
           rows[4 + 1] = Number.NEGATIVE_INFINITY;
           await rejects(store.writeRows([1, 2, 3], rows), /id 2/, /index 1/, /-Infinity/);
-          expect(await snapshot(store)).toEqual(before);
+          expect(await snapshotStore(store)).toEqual(before);
         }),
       );
 
@@ -248,7 +245,7 @@ export function describeStoreConformance(
         'rejects negative, non-integer, out-of-range and duplicate ids',
         run(2, async ({ store }) => {
           await store.writeRows([1], rowsFor([1], 2));
-          const before = await snapshot(store);
+          const before = await snapshotStore(store);
           await rejects(store.writeRows([-1], rowsFor([0], 2)), /ids\[0\] is -1/);
           await rejects(store.writeRows([2, 1.5], rowsFor([0, 0], 2)), /ids\[1\] is 1\.5/);
           await rejects(store.writeRows([2 ** 31], rowsFor([0], 2)), /2147483648/);
@@ -256,7 +253,7 @@ export function describeStoreConformance(
           await rejects(store.readRows([1, 1]), /id 1 appears twice/);
           await rejects(store.erase([1, 1]), /id 1 appears twice/);
           await rejects(store.has(-3), /has/, /-3/);
-          expect(await snapshot(store)).toEqual(before);
+          expect(await snapshotStore(store)).toEqual(before);
         }),
       );
 
@@ -373,11 +370,11 @@ export function describeStoreConformance(
                 expect(Math.abs(read[j]! - v)).toBeLessThanOrEqual(2 ** -11 * Math.abs(v));
               }
             });
-            const before = await snapshot(store);
+            const before = await snapshotStore(store);
             const big = new Float32Array(8);
             big[6] = -FLOAT16_OVERFLOW;
             await rejects(store.writeRows([2], big), /id 2/, /index 6/, /float16/, /float32/);
-            expect(await snapshot(store)).toEqual(before);
+            expect(await snapshotStore(store)).toEqual(before);
           }),
         );
       } else {
@@ -403,10 +400,10 @@ export function describeStoreConformance(
           await ctx.store.writeRows([4, 2, 9], rowsFor([4, 2, 9], 3));
           await ctx.store.writeRows([2], new Float32Array([1, 2, 3]));
           await ctx.store.erase([9]);
-          const before = await snapshot(ctx.store);
+          const before = await snapshotStore(ctx.store);
           await ctx.store.close();
           ctx.store = await reopen();
-          expect(await snapshot(ctx.store)).toEqual(before);
+          expect(await snapshotStore(ctx.store)).toEqual(before);
           await rejects(ctx.store.readRows([9]), /id 9/, /erased/);
           await rejects(ctx.store.writeRows([9], rowsFor([9], 3)), /id 9/, /erased/);
         }),
@@ -439,8 +436,9 @@ function required<K extends 'reopen' | 'persistedBytes'>(
 ): NonNullable<ConformanceHarness[K]> {
   const value = harness[key];
   if (value === undefined) {
-    throw new Error(
-      `describeStoreConformance: the suite runs with { persistent: true }, so the factory's harness must provide ${key}()`,
+    throw new StoreError(
+      'invalid-argument',
+      `describeStoreConformance: the suite runs with { persistent: true }, but the factory's harness has no ${key}(); return ${key} from the factory, or drop { persistent: true } and test persistence in the adapter's own tests.`,
     );
   }
   return value as NonNullable<ConformanceHarness[K]>;
@@ -463,11 +461,6 @@ function concat(...parts: Float32Array[]): Float32Array {
     at += part.length;
   }
   return out;
-}
-
-async function snapshot(store: ApproximatorStore) {
-  const ids = await store.liveIds();
-  return { manifest: { ...store.manifest }, ids: Array.from(ids), rows: await store.readRows(ids) };
 }
 
 /** `count` distinct integers below `n` (fewer if n < count). */
@@ -514,9 +507,12 @@ async function foundWindows(
 }
 
 export {
+  builtModule,
   containsBytes,
   float32Bytes,
   snapshotStore,
+  storeRejection,
   TEST_IDENTITY,
+  tempDir,
   testRows,
 } from './test-support.js';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isLetheError, LetheError } from '@lethe/core';
 import { describe, expect, it } from 'vitest';
 import * as store from '../src/adapter-kit.js';
+import { TEST_IDENTITY as identity } from '../src/conformance.js';
 import * as main from '../src/index.js';
-import { identity } from './helpers.js';
 
 describe('surfaces', () => {
   it('the main entry holds what users of a store need; the kit and the suite are subpaths', () => {

@@ -1,32 +1,32 @@
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  TEST_IDENTITY as identity,
+  storeRejection,
+  tempDir,
+  testRows,
+} from '../src/conformance.js';
 import { type ManifestBody, serializeManifest, sha256Hex } from '../src/file-store/format.js';
-import { openFileStore, StoreError } from '../src/index.js';
-import { filesIn, identity, rowsFor, tempDir } from './helpers.js';
+import { openFileStore } from '../src/index.js';
+import { filesIn } from './helpers.js';
 
 /** A closed store with two segments; `damage` then breaks it and open must say how. */
 async function openAfter(damage: (dir: string, manifest: ManifestBody) => Promise<void>) {
   const { dir, remove } = await tempDir();
   try {
     const store = await openFileStore(dir, identity, { create: true });
-    await store.writeRows([0, 1, 2], rowsFor([0, 1, 2], identity.d));
-    await store.writeRows([3, 4], rowsFor([3, 4], identity.d));
+    await store.writeRows([0, 1, 2], testRows([0, 1, 2], identity.d));
+    await store.writeRows([3, 4], testRows([3, 4], identity.d));
     await store.close();
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     await damage(dir, manifest);
     const before = await filesIn(dir);
-    let error: unknown;
-    try {
-      await (await openFileStore(dir, identity)).close();
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StoreError);
+    const error = await storeRejection(openFileStore(dir, identity).then((store) => store.close()));
     // A failed open changes nothing on disk and releases its lock: the same error comes again.
     expect(await filesIn(dir)).toEqual(before);
-    await expect(openFileStore(dir, identity)).rejects.toThrow((error as Error).message);
-    return error as StoreError;
+    await expect(openFileStore(dir, identity)).rejects.toThrow(error.message);
+    return error;
   } finally {
     await remove();
   }

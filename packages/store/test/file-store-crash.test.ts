@@ -1,20 +1,19 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { CommitStep } from '../src/file-store/durable-fs.js';
-import { openFileStore } from '../src/index.js';
 import {
   containsBytes,
-  distModule,
-  filesIn,
   float32Bytes,
-  identity,
-  rowsFor,
-  snapshot,
+  TEST_IDENTITY as identity,
+  snapshotStore,
   tempDir,
-} from './helpers.js';
+  testRows,
+} from '../src/conformance.js';
+import type { CommitStep } from '../src/file-store/durable-fs.js';
+import { openFileStore } from '../src/index.js';
+import { distModule, filesIn } from './helpers.js';
 
 const d = identity.d;
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
@@ -33,15 +32,15 @@ const COMMITTED_FROM = STEPS.indexOf('manifest-renamed');
 /** A closed store with ids 0..3 in one segment and 4..5 in another. */
 async function seedStore(dir: string) {
   const store = await openFileStore(dir, identity, { create: true });
-  await store.writeRows([0, 1, 2, 3], rowsFor([0, 1, 2, 3], d));
-  await store.writeRows([4, 5], rowsFor([4, 5], d));
-  const state = await snapshot(store);
+  await store.writeRows([0, 1, 2, 3], testRows([0, 1, 2, 3], d));
+  await store.writeRows([4, 5], testRows([4, 5], d));
+  const state = await snapshotStore(store);
   await store.close();
   return state;
 }
 
 function runChild(dir: string, operation: object, step: CommitStep) {
-  const modulePath = pathToFileURL(distModule('file-store/open-file-store.js')).href;
+  const modulePath = distModule('file-store/open-file-store.js');
   const args = [CHILD, modulePath, dir, JSON.stringify(identity), JSON.stringify(operation), step];
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
     (resolve, reject) => {
@@ -66,11 +65,11 @@ async function storeFiles(dir: string) {
 const operations = [
   {
     name: 'writeRows (an overwrite and a new id)',
-    operation: { op: 'writeRows', ids: [3, 9], rows: Array.from(rowsFor([30, 90], d)) },
+    operation: { op: 'writeRows', ids: [3, 9], rows: Array.from(testRows([30, 90], d)) },
     expectAfter: (before: Awaited<ReturnType<typeof seedStore>>) => {
       const rows = new Map(before.ids.map((id, i) => [id, before.rows.slice(i * d, (i + 1) * d)]));
-      rows.set(3, Array.from(rowsFor([30], d)));
-      rows.set(9, Array.from(rowsFor([90], d)));
+      rows.set(3, Array.from(testRows([30], d)));
+      rows.set(9, Array.from(testRows([90], d)));
       const ids = [...rows.keys()].sort((a, b) => a - b);
       return {
         manifest: { ...before.manifest, rowCount: ids.length },
@@ -118,19 +117,19 @@ describe('file store: a process killed mid-commit leaves a readable store', () =
           const store = await openFileStore(dir, identity);
           try {
             const want = committed ? expectAfter(before) : before;
-            expect(await snapshot(store)).toEqual(want);
+            expect(await snapshotStore(store)).toEqual(want);
             // Opening removed every file the manifest does not name.
             const manifest = await readFile(join(dir, 'manifest.json'), 'utf8');
             expect([...(await storeFiles(dir)).keys()]).toEqual(
               ['manifest.json', ...named(manifest)].sort(),
             );
             if (operation.op === 'erase') {
-              const erasedRow = float32Bytes(rowsFor([2], d));
+              const erasedRow = float32Bytes(testRows([2], d));
               expect(containsBytes((await storeFiles(dir)).values(), erasedRow)).toBe(!committed);
             }
             // And the store takes writes again.
-            await store.writeRows([20], rowsFor([20], d));
-            expect(await store.readRows([20])).toEqual(rowsFor([20], d));
+            await store.writeRows([20], testRows([20], d));
+            expect(await store.readRows([20])).toEqual(testRows([20], d));
           } finally {
             await store.close();
           }
@@ -150,19 +149,19 @@ describe('file store: files left by an interrupted commit', () => {
       const oldSegment = await readFile(join(dir, 'seg-00000001-0.bin')); // holds id 2's row
       const store = await openFileStore(dir, identity);
       await store.erase([2]);
-      const before = await snapshot(store);
+      const before = await snapshotStore(store);
       await store.close();
       // What crashes at various points could leave: a complete segment the manifest no longer
       // names (here: the pre-erase copy), a truncated segment and a half-written manifest.
       await writeFile(join(dir, 'seg-00000001-0.bin'), oldSegment);
       await writeFile(join(dir, 'seg-00000009-0.bin.tmp'), oldSegment.subarray(0, 30));
       await writeFile(join(dir, 'manifest.json.tmp'), '{"format":"lethe-approx');
-      const erasedRow = float32Bytes(rowsFor([2], d));
+      const erasedRow = float32Bytes(testRows([2], d));
       expect(containsBytes((await filesIn(dir)).values(), erasedRow)).toBe(true);
 
       const reopened = await openFileStore(dir, identity);
       try {
-        expect(await snapshot(reopened)).toEqual(before);
+        expect(await snapshotStore(reopened)).toEqual(before);
         expect([...(await storeFiles(dir)).keys()]).toEqual([
           'manifest.json',
           'seg-00000002-0.bin',

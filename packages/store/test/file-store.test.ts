@@ -2,10 +2,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeStoreConformance } from '../src/conformance.js';
+import {
+  describeStoreConformance,
+  TEST_IDENTITY as identity,
+  snapshotStore,
+  storeRejection,
+  tempDir,
+  testRows,
+} from '../src/conformance.js';
 import { sha256Hex } from '../src/file-store/format.js';
-import { openFileStore, StoreError, type StoreIdentity } from '../src/index.js';
-import { distModule, filesIn, identity, rowsFor, snapshot, tempDir } from './helpers.js';
+import { openFileStore, type StoreIdentity } from '../src/index.js';
+import { distModule, filesIn } from './helpers.js';
 
 describeStoreConformance(
   'file',
@@ -40,16 +47,6 @@ describeStoreConformance(
   { persistent: true },
 );
 
-async function rejection(promise: Promise<unknown>): Promise<StoreError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StoreError);
-    return error as StoreError;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** Runs `body` with a store directory and a store created in it; cleans both up. */
 async function withStore(
   body: (dir: string, store: Awaited<ReturnType<typeof openFileStore>>) => Promise<void>,
@@ -69,10 +66,10 @@ describe('openFileStore', () => {
   it('refuses a missing store unless asked to create it, saying how', async () => {
     const { dir, remove } = await tempDir();
     try {
-      const missingDir = await rejection(openFileStore(join(dir, 'nope'), identity));
+      const missingDir = await storeRejection(openFileStore(join(dir, 'nope'), identity));
       expect(missingDir.code).toBe('not-found');
       expect(missingDir.message).toMatch(/does not exist.*\{ create: true \}/);
-      const emptyDir = await rejection(openFileStore(dir, identity));
+      const emptyDir = await storeRejection(openFileStore(dir, identity));
       expect(emptyDir.message).toMatch(/manifest\.json is missing.*\{ create: true \}/);
     } finally {
       await remove();
@@ -83,7 +80,7 @@ describe('openFileStore', () => {
     const { dir, remove } = await tempDir();
     try {
       await writeFile(join(dir, 'notes.txt'), 'mine');
-      const error = await rejection(openFileStore(dir, identity, { create: true }));
+      const error = await storeRejection(openFileStore(dir, identity, { create: true }));
       expect(error.message).toMatch(/not empty.*notes\.txt.*empty or new directory/);
       expect([...(await filesIn(dir)).keys()]).toEqual(['notes.txt']);
     } finally {
@@ -93,9 +90,9 @@ describe('openFileStore', () => {
 
   it('refuses a store of another trajectory or size, naming fields, values and fix', async () => {
     await withStore(async (dir, store) => {
-      await store.writeRows([1], rowsFor([1], identity.d));
+      await store.writeRows([1], testRows([1], identity.d));
       await store.close();
-      const error = await rejection(
+      const error = await storeRejection(
         openFileStore(dir, { ...identity, trajectoryDigest: 'sha256:other', d: 7 }),
       );
       expect(error.code).toBe('manifest-mismatch');
@@ -113,7 +110,7 @@ describe('openFileStore', () => {
 
   it('locks the directory: a second open fails until the first is closed', async () => {
     await withStore(async (dir, store) => {
-      const error = await rejection(openFileStore(dir, identity));
+      const error = await storeRejection(openFileStore(dir, identity));
       expect(error.code).toBe('locked');
       expect(error.message).toMatch(/already open in this process.*store\.lock/);
       await store.close();
@@ -124,7 +121,7 @@ describe('openFileStore', () => {
 
   it('takes over a lock left by a process that no longer runs', async () => {
     await withStore(async (dir, store) => {
-      await store.writeRows([3], rowsFor([3], identity.d));
+      await store.writeRows([3], testRows([3], identity.d));
       await store.close();
       const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
       const { hostname } = await import('node:os');
@@ -142,7 +139,7 @@ describe('openFileStore', () => {
 describe('file store layout', () => {
   it('keeps a checksummed manifest and segments with a header, ascending ids and rows', async () => {
     await withStore(async (dir, store) => {
-      await store.writeRows([7, 2, 5], rowsFor([7, 2, 5], identity.d));
+      await store.writeRows([7, 2, 5], testRows([7, 2, 5], identity.d));
       const files = await filesIn(dir);
       const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json')));
       expect(manifest).toMatchObject({
@@ -174,7 +171,7 @@ describe('file store layout', () => {
       ]);
       expect([0, 1, 2].map((r) => view.getInt32(24 + 4 * r, true))).toEqual([2, 5, 7]);
       const rows = new Float32Array(bytes.slice(36).buffer);
-      expect(rows).toEqual(rowsFor([2, 5, 7], identity.d));
+      expect(rows).toEqual(testRows([2, 5, 7], identity.d));
       expect(bytes.length).toBe(24 + 3 * 4 + 3 * identity.d * 4);
     });
   });
@@ -192,9 +189,9 @@ describe('file store layout', () => {
 
   it('keeps every id in exactly one segment: overwrites and erases rewrite the old segment', async () => {
     await withStore(async (dir, store) => {
-      await store.writeRows([0, 1, 2, 3], rowsFor([0, 1, 2, 3], identity.d));
-      await store.writeRows([4, 5], rowsFor([4, 5], identity.d));
-      await store.writeRows([1, 4, 5], rowsFor([10, 40, 50], identity.d));
+      await store.writeRows([0, 1, 2, 3], testRows([0, 1, 2, 3], identity.d));
+      await store.writeRows([4, 5], testRows([4, 5], identity.d));
+      await store.writeRows([1, 4, 5], testRows([10, 40, 50], identity.d));
       let names = [...(await filesIn(dir)).keys()].filter((f) => f.startsWith('seg-'));
       // seg 1 lost id 1 (rewritten as 3-0); seg 2 lost all its rows (deleted); 3-1 is the write.
       expect(names).toEqual(['seg-00000003-0.bin', 'seg-00000003-1.bin']);
@@ -204,7 +201,7 @@ describe('file store layout', () => {
       const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
       expect(manifest.segments.map((s: { rows: number }) => s.rows)).toEqual([3, 2]);
       expect(manifest.erasedIds).toEqual([2]);
-      expect(await store.readRows([1, 4, 0, 3])).toEqual(rowsFor([10, 40, 0, 3], identity.d));
+      expect(await store.readRows([1, 4, 0, 3])).toEqual(testRows([10, 40, 0, 3], identity.d));
     });
   });
 
@@ -213,7 +210,7 @@ describe('file store layout', () => {
     const store = await openFileStore(dir, identity, { create: true, maxSegmentBytes: 3 * 6 * 4 });
     try {
       const ids = Array.from({ length: 10 }, (_, i) => 9 - i);
-      await store.writeRows(ids, rowsFor(ids, identity.d));
+      await store.writeRows(ids, testRows(ids, identity.d));
       const before = await filesIn(dir);
       const segments = [...before.keys()].filter((f) => f.startsWith('seg-'));
       expect(segments).toEqual([0, 1, 2, 3].map((k) => `seg-00000001-${k}.bin`));
@@ -230,7 +227,7 @@ describe('file store layout', () => {
         expect(after.get(name)).toEqual(before.get(name));
       }
       const rest = ids.filter((id) => id !== 4);
-      expect(await store.readRows(rest)).toEqual(rowsFor(rest, identity.d));
+      expect(await store.readRows(rest)).toEqual(testRows(rest, identity.d));
       await expect(openFileStore(dir, identity, { maxSegmentBytes: 0 })).rejects.toThrow(
         /maxSegmentBytes must be a positive integer/,
       );
@@ -242,26 +239,26 @@ describe('file store layout', () => {
 
   it('reads a block that spans several segments', async () => {
     await withStore(async (_dir, store) => {
-      await store.writeRows([1, 3, 5], rowsFor([1, 3, 5], identity.d));
-      await store.writeRows([2, 4, 6], rowsFor([2, 4, 6], identity.d));
+      await store.writeRows([1, 3, 5], testRows([1, 3, 5], identity.d));
+      await store.writeRows([2, 4, 6], testRows([2, 4, 6], identity.d));
       const block = await store.readBlock(1, 4);
-      expect(Array.from(block.data)).toEqual(Array.from(rowsFor([2, 3, 4, 5], identity.d)));
+      expect(Array.from(block.data)).toEqual(Array.from(testRows([2, 3, 4, 5], identity.d)));
     });
   });
 
   it('runs calls one at a time in call order, even when not awaited in between', async () => {
     await withStore(async (dir, store) => {
       const calls: Promise<unknown>[] = [];
-      for (let id = 0; id < 8; id++) calls.push(store.writeRows([id], rowsFor([id], identity.d)));
+      for (let id = 0; id < 8; id++) calls.push(store.writeRows([id], testRows([id], identity.d)));
       calls.push(store.erase([3, 5]));
-      calls.push(store.writeRows([3], rowsFor([3], identity.d)).catch((e: Error) => e.message));
+      calls.push(store.writeRows([3], testRows([3], identity.d)).catch((e: Error) => e.message));
       const results = await Promise.all(calls);
       expect(results.at(-1)).toMatch(/id 3 was erased/);
-      const before = await snapshot(store);
+      const before = await snapshotStore(store);
       expect(before.ids).toEqual([0, 1, 2, 4, 6, 7]);
       await store.close();
       const reopened = await openFileStore(dir, identity);
-      expect(await snapshot(reopened)).toEqual(before);
+      expect(await snapshotStore(reopened)).toEqual(before);
       await reopened.close();
     });
   });

@@ -1,14 +1,8 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Helpers of the file store's tests; those every adapter's tests share (temporary directories,
+// test rows, snapshots, rejections) are exported by the conformance subpath.
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** A fresh temporary directory, removed by the returned function. */
-export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'lethe-store-test-'));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
+import { builtModule } from '../src/conformance.js';
 
 /** Every file in `dir` (not recursive: a file store is flat), by name. */
 export async function filesIn(dir: string): Promise<Map<string, Uint8Array>> {
@@ -20,20 +14,10 @@ export async function filesIn(dir: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
-/** The built package: child processes run it, since Node 20 cannot load the TypeScript sources. */
+/** The file URL of a module of the built package, for child processes. */
 export function distModule(relative: string): string {
-  const path = fileURLToPath(new URL(`../dist/${relative}`, import.meta.url));
-  if (!existsSync(path)) {
-    throw new Error(`${path} is missing; build first: pnpm --filter @lethe/store build`);
-  }
-  return path;
+  return builtModule(
+    new URL(`../dist/${relative}`, import.meta.url),
+    'pnpm --filter @lethe/store build',
+  );
 }
-
-// Shared with every adapter's tests (the conformance subpath).
-export {
-  containsBytes,
-  float32Bytes,
-  snapshotStore as snapshot,
-  TEST_IDENTITY as identity,
-  testRows as rowsFor,
-} from '../src/conformance.js';
