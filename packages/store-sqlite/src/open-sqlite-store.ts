@@ -90,7 +90,11 @@ export async function openSqliteStoreWithHook(
         `No approximator store at ${file} (the file does not exist); pass { create: true } to create one, or check the path.`,
       );
     }
-    await mkdir(dirname(file), { recursive: true });
+    try {
+      await mkdir(dirname(file), { recursive: true });
+    } catch (error) {
+      throw translateSqliteError(file, 'openSqliteStore (creating its directory)', error);
+    }
   }
   let db: Database.Database;
   try {
@@ -307,7 +311,7 @@ async function fileSize(file: string): Promise<number | undefined> {
     return info.size;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw translateSqliteError(file, 'openSqliteStore', error);
   }
 }
 

@@ -1,4 +1,5 @@
 import { StoreError } from '@lethe/store';
+import { storeIoError } from '@lethe/store/adapter-kit';
 
 /** `format` in the manifest table: what kind of database this is. */
 export const FORMAT_NAME = 'lethe-approximator-store-sqlite';
@@ -55,13 +56,15 @@ function sqliteCode(error: unknown): string | undefined {
 }
 
 /**
- * Turns an error SQLite raised while working on the store at `path` into a StoreError that names
- * the problem and the fix. Errors that are already StoreErrors pass through.
+ * Turns an error SQLite (or the file system) raised while working on the store at `path` into a
+ * StoreError that names the problem and the fix. StoreErrors pass through, and so do errors of
+ * neither (bugs).
  */
 export function translateSqliteError(path: string, doing: string, error: unknown): unknown {
   if (error instanceof StoreError) return error;
   const code = sqliteCode(error);
-  if (code === undefined) return error;
+  // Not SQLite's: the file system's (stat, mkdir) becomes an 'io' StoreError, a bug stays as is.
+  if (code === undefined) return storeIoError(doing, path, error);
   const message = (error as Error).message;
   if (code === 'SQLITE_NOTADB') {
     return corruptStoreError(
@@ -93,7 +96,7 @@ export function translateSqliteError(path: string, doing: string, error: unknown
   }
   return new StoreError(
     'io',
-    `Approximator store ${path}: SQLite ${code} ("${message}") while ${doing}.`,
+    `Approximator store ${path}: SQLite ${code} ("${message}") while ${doing}; check that the database file and its directory are readable and writable on a local file system, then retry.`,
     { cause: error },
   );
 }

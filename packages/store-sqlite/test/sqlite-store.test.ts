@@ -57,6 +57,24 @@ describe('openSqliteStore', () => {
     }
   });
 
+  it("turns the file system's errors into StoreErrors naming the path and the fix", async () => {
+    const { dir, remove } = await tempDb();
+    try {
+      const file = join(dir, 'notes.txt');
+      await writeFile(file, 'mine');
+      for (const create of [false, true]) {
+        const path = join(file, 'store.sqlite'); // a part of the path is a file
+        const error = await storeRejection(openSqliteStore(path, identity, { create }));
+        expect(error.code).toBe('io');
+        expect(error.message).toMatch(/^openSqliteStore: approximator store .*notes\.txt\//);
+        expect(error.message).toMatch(/ENOTDIR.*a part of the path is a file.*check the path/);
+        expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+      }
+    } finally {
+      await remove();
+    }
+  });
+
   it('refuses a SQLite database that holds something else, and leaves it alone', async () => {
     const { path, remove } = await tempDb();
     try {

@@ -3,6 +3,7 @@
 // keeps rows at rest in the same encoding. describeStoreConformance checks the result. Each
 // export's doc comment says where an adapter calls it.
 
+export { storeIoError } from './errors.js';
 export { decodeFloat16, encodeFloat16, FLOAT16_MAX, roundToFloat16 } from './float16.js';
 export { bytesPerValue, decodeRows, encodeRows } from './row-codec.js';
 export {

@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isLetheError, LetheError } from '@lethe/core';
 import { describe, expect, it } from 'vitest';
 import * as store from '../src/adapter-kit.js';
-import { TEST_IDENTITY as identity } from '../src/conformance.js';
+import * as conformance from '../src/conformance.js';
 import * as main from '../src/index.js';
+
+const identity = conformance.TEST_IDENTITY;
 
 describe('surfaces', () => {
   it('the main entry holds what users of a store need; the kit and the suite are subpaths', () => {
@@ -12,6 +17,36 @@ describe('surfaces', () => {
       'assertManifestMatches',
       'createMemoryStore',
       'openFileStore',
+    ]);
+    expect(Object.keys(store).sort()).toEqual([
+      'FLOAT16_MAX',
+      'MAX_STORE_ID',
+      'bytesPerValue',
+      'decodeFloat16',
+      'decodeRows',
+      'encodeFloat16',
+      'encodeRows',
+      'requireLiveIds',
+      'requireNotErasedIds',
+      'roundToFloat16',
+      'storeIoError',
+      'validateBlockRange',
+      'validateId',
+      'validateIdentity',
+      'validateIds',
+      'validateRows',
+      'validateWrite',
+    ]);
+    expect(Object.keys(conformance).sort()).toEqual([
+      'TEST_IDENTITY',
+      'builtModule',
+      'containsBytes',
+      'describeStoreConformance',
+      'float32Bytes',
+      'snapshotStore',
+      'storeRejection',
+      'tempDir',
+      'testRows',
     ]);
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(Object.keys(pkg.exports)).toEqual([
@@ -22,11 +57,35 @@ describe('surfaces', () => {
     ]);
   });
 
+  it('Node resolves the entry and the two subpaths to the build, and nothing else', () => {
+    const require = createRequire(import.meta.url);
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    expect(require.resolve('@lethe/store')).toBe(join(dist, 'index.js'));
+    expect(require.resolve('@lethe/store/adapter-kit')).toBe(join(dist, 'adapter-kit.js'));
+    expect(require.resolve('@lethe/store/conformance')).toBe(join(dist, 'conformance.js'));
+    for (const internal of ['@lethe/store/validate', '@lethe/store/dist/validate.js']) {
+      expect(() => require.resolve(internal)).toThrow(/not defined by "exports"/);
+    }
+  });
+
   it('StoreError is a LetheError with its code', () => {
-    const err = new main.StoreError('locked', 'busy');
+    const cause = new Error('EBUSY');
+    const err = new main.StoreError('locked', 'busy', { cause });
     expect(err).toBeInstanceOf(LetheError);
+    expect(err).toBeInstanceOf(main.StoreError);
+    expect(err).toBeInstanceOf(Error);
     expect(isLetheError(err, 'locked')).toBe(true);
     expect(err.name).toBe('StoreError');
+    expect([err.code, err.message, err.cause]).toEqual(['locked', 'busy', cause]);
+    // What a store throws is both.
+    let thrown: unknown;
+    try {
+      main.createMemoryStore({ ...identity, d: 0 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(main.StoreError);
+    expect(isLetheError(thrown, 'invalid-argument')).toBe(true);
   });
 });
 
@@ -63,6 +122,28 @@ describe('adapter kit (@lethe/store/adapter-kit)', () => {
       const expected = Array.from(rows, (v) => (dtype === 'float16' ? store.roundToFloat16(v) : v));
       expect(Array.from(out.subarray(1))).toEqual(expected);
     }
+  });
+
+  it("storeIoError turns the file system's errors into 'io' StoreErrors and passes others", () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write '/s/x'"), {
+      code: 'ENOSPC',
+      syscall: 'write',
+    });
+    const error = store.storeIoError('writeRows', '/s', full);
+    expect(error).toBeInstanceOf(main.StoreError);
+    expect((error as main.StoreError).code).toBe('io');
+    expect((error as Error).message).toBe(
+      "writeRows: approximator store /s: ENOSPC: no space left on device, write '/s/x'; the disk is full; free space and retry.",
+    );
+    expect((error as Error).cause).toBe(full);
+    const odd = Object.assign(new Error('EIO: i/o error'), { code: 'EIO', syscall: 'read' });
+    expect((store.storeIoError('readRows', '/s', odd) as Error).message).toMatch(
+      /EIO: i\/o error; check the path, its permissions and the disk\.$/,
+    );
+    const storeError = new main.StoreError('locked', 'busy');
+    expect(store.storeIoError('open', '/s', storeError)).toBe(storeError);
+    const bug = new TypeError('x is undefined');
+    expect(store.storeIoError('open', '/s', bug)).toBe(bug);
   });
 
   it('rejects with StoreErrors an adapter passes through unchanged', () => {

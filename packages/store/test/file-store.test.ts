@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -71,6 +71,25 @@ describe('openFileStore', () => {
       expect(missingDir.message).toMatch(/does not exist.*\{ create: true \}/);
       const emptyDir = await storeRejection(openFileStore(dir, identity));
       expect(emptyDir.message).toMatch(/manifest\.json is missing.*\{ create: true \}/);
+    } finally {
+      await remove();
+    }
+  });
+
+  it("turns the file system's errors into StoreErrors naming the path and the fix", async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const file = join(dir, 'notes.txt');
+      await writeFile(file, 'mine');
+      for (const create of [false, true]) {
+        const error = await storeRejection(
+          openFileStore(join(file, 'store'), identity, { create }),
+        );
+        expect(error.code).toBe('io');
+        expect(error.message).toMatch(/^openFileStore: approximator store .*notes\.txt\/store: /);
+        expect(error.message).toMatch(/ENOTDIR.*a part of the path is a file.*check the path/);
+        expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+      }
     } finally {
       await remove();
     }
@@ -235,6 +254,23 @@ describe('file store layout', () => {
       await store.close();
       await remove();
     }
+  });
+
+  it('reports a segment deleted while the store is open as damage, naming the file', async () => {
+    await withStore(async (dir, store) => {
+      await store.writeRows([1, 2], testRows([1, 2], identity.d));
+      await store.writeRows([3], testRows([3], identity.d));
+      await rm(join(dir, 'seg-00000001-0.bin'));
+      for (const call of [store.readRows([2]), store.readBlock(0, 3), store.erase([1])]) {
+        const error = await storeRejection(call);
+        expect(error.code).toBe('corrupt-store');
+        expect(error.message).toMatch(
+          /seg-00000001-0\.bin: missing, though manifest\.json lists it/,
+        );
+        expect(error.message).toMatch(/restore the directory from a backup/);
+      }
+      expect(await store.readRows([3])).toEqual(testRows([3], identity.d));
+    });
   });
 
   it('reads a block that spans several segments', async () => {

@@ -1,3 +1,4 @@
+import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import { assertManifestMatches, StoreError, type StoreIdentity } from '../src/index.js';
 
@@ -10,14 +11,10 @@ const identity: StoreIdentity = {
 };
 
 function messageOf(run: () => void): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StoreError);
-    expect((error as StoreError).code).toBe('manifest-mismatch');
-    return (error as Error).message;
-  }
-  throw new Error('expected assertManifestMatches to throw');
+  const error = thrown(run);
+  expect(error).toBeInstanceOf(StoreError);
+  expect(error.code).toBe('manifest-mismatch');
+  return error.message;
 }
 
 describe('assertManifestMatches', () => {

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import ndarray from 'ndarray';
-import { StoreError } from '../errors.js';
+import { isSystemError, StoreError, storeIoError } from '../errors.js';
 import { bytesPerValue, decodeRows, encodeRows } from '../row-codec.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from '../types.js';
@@ -21,6 +21,7 @@ import {
   writeTempFile,
 } from './durable-fs.js';
 import {
+  corruptStoreError,
   FILE_FORMAT_VERSION,
   FORMAT_NAME,
   MANIFEST_FILE,
@@ -93,7 +94,7 @@ export class FileStore implements ApproximatorStore {
   }
 
   writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#run('writeRows', async () => {
       this.#assertOpen('writeRows');
       const { d, dtype } = this.#identity;
       const idList = validateWrite(ids, rows, this.#identity, (id) => this.#erased.has(id));
@@ -123,7 +124,7 @@ export class FileStore implements ApproximatorStore {
   }
 
   readRows(ids: ArrayLike<number>): Promise<Float32Array> {
-    return this.#queue.run(async () => {
+    return this.#run('readRows', async () => {
       this.#assertOpen('readRows');
       const idList = validateIds('readRows', ids);
       requireLiveIds('readRows', idList, (id) => this.#stateOf(id));
@@ -132,7 +133,7 @@ export class FileStore implements ApproximatorStore {
   }
 
   readBlock(start: number, count: number): Promise<RowBlock> {
-    return this.#queue.run(async () => {
+    return this.#run('readBlock', async () => {
       this.#assertOpen('readBlock');
       validateBlockRange(start, count, this.#where.size);
       const ids = this.#liveIds().subarray(start, start + count);
@@ -141,7 +142,7 @@ export class FileStore implements ApproximatorStore {
   }
 
   erase(ids: ArrayLike<number>): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#run('erase', async () => {
       this.#assertOpen('erase');
       const idList = validateIds('erase', ids);
       requireLiveIds('erase', idList, (id) => this.#stateOf(id));
@@ -153,7 +154,7 @@ export class FileStore implements ApproximatorStore {
   }
 
   has(id: number): Promise<boolean> {
-    return this.#queue.run(async () => {
+    return this.#run('has', async () => {
       this.#assertOpen('has');
       validateId('has', id);
       return this.#where.has(id);
@@ -161,14 +162,14 @@ export class FileStore implements ApproximatorStore {
   }
 
   liveIds(): Promise<Int32Array> {
-    return this.#queue.run(async () => {
+    return this.#run('liveIds', async () => {
       this.#assertOpen('liveIds');
       return this.#liveIds().slice();
     });
   }
 
   close(): Promise<void> {
-    return this.#queue.run(async () => {
+    return this.#run('close', async () => {
       if (this.#closed) return;
       this.#closed = true;
       await this.#releaseLock();
@@ -310,6 +311,32 @@ export class FileStore implements ApproximatorStore {
       });
     }
     return out;
+  }
+
+  /**
+   * Runs `body` after every earlier call. What Node's file system throws becomes a StoreError: a
+   * segment file that has gone is a damaged store, anything else an I/O failure ('io').
+   */
+  #run<T>(op: string, body: () => Promise<T>): Promise<T> {
+    return this.#queue.run(async () => {
+      try {
+        return await body();
+      } catch (error) {
+        if (
+          isSystemError(error) &&
+          error.code === 'ENOENT' &&
+          error.path !== undefined &&
+          dirname(error.path) === this.#dir
+        ) {
+          throw corruptStoreError(
+            this.#dir,
+            basename(error.path),
+            `missing, though ${MANIFEST_FILE} lists it (deleted while the store was open?)`,
+          );
+        }
+        throw storeIoError(op, this.#dir, error);
+      }
+    });
   }
 
   #stateOf(id: number): StoreIdState {

@@ -3,7 +3,7 @@ import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreError } from '../errors.js';
+import { StoreError, storeIoError } from '../errors.js';
 import { LOCK_FILE } from './format.js';
 
 interface LockOwner {
@@ -43,11 +43,7 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       await rename(tmp, path);
     } catch (error) {
       await rm(tmp, { force: true });
-      throw new StoreError(
-        'io',
-        `Cannot create a lock file in approximator store ${dir}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw storeIoError(`openFileStore (creating its lock file ${mine})`, dir, error);
     }
     const others = (await readdir(dir)).filter((f) => isLockFile(f) && f !== mine);
     const stale: string[] = [];

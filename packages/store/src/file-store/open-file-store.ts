@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { StoreError } from '../errors.js';
+import { StoreError, storeIoError } from '../errors.js';
 import { assertManifestMatches } from '../manifest-match.js';
 import { bytesPerValue } from '../row-codec.js';
 import type { ApproximatorStore, StoreIdentity } from '../types.js';
@@ -73,12 +73,26 @@ export async function openFileStoreWithHook(
     );
   }
   const root = resolve(dir);
-  await ensureDirectory(root, options.create === true);
+  try {
+    return await openIn(root, identity, options.create === true, maxSegmentBytes, hook);
+  } catch (error) {
+    throw storeIoError('openFileStore', root, error);
+  }
+}
+
+async function openIn(
+  root: string,
+  identity: StoreIdentity,
+  create: boolean,
+  maxSegmentBytes: number,
+  hook: CommitHook | undefined,
+): Promise<ApproximatorStore> {
+  await ensureDirectory(root, create);
   const releaseLock = await acquireLock(root);
   try {
     let text = await readManifestText(root);
     if (text === undefined) {
-      if (options.create !== true) {
+      if (!create) {
         throw new StoreError(
           'not-found',
           `No approximator store in ${root} (${MANIFEST_FILE} is missing); pass { create: true } to create one there, or check the path.`,
