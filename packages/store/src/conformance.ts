@@ -145,6 +145,8 @@ export function describeStoreConformance(
           await store.writeRows([8, 2, 6, 4], rowsFor([8, 2, 6, 4], 3));
           const block = await store.readBlock(1, 2); // live ids 2, 4, 6, 8: rows of 4 and 6
           expect(block.shape).toEqual([2, 3]);
+          // Plain row-major over its own rows: block.data is the block, nothing more.
+          expect([block.stride, block.offset, block.data.length]).toEqual([[3, 1], 0, 6]);
           const expected = rowsFor([4, 6], 3);
           for (let i = 0; i < 2; i++) {
             for (let j = 0; j < 3; j++) expect(block.get(i, j)).toBe(expected[i * 3 + j]);

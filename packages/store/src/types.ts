@@ -19,7 +19,14 @@ export interface StoreManifest extends StoreIdentity {
   readonly formatVersion: number;
 }
 
-/** A block of rows as a strided [count, d] view. */
+/**
+ * A block of consecutive rows as an ndarray of shape [count, d]: ndarray is the interchange type
+ * for blocks of approximators between a store and the engine. It is a strided view, so the
+ * engine reads a row (`block.pick(i, null)`), one parameter across all rows
+ * (`block.pick(null, j)`) or a sub-block (`block.hi(...).lo(...)`) without copying; a store
+ * hands out a plain row-major one (strides [d, 1], offset 0) over its own copy of the rows,
+ * `block.data`.
+ */
 export type RowBlock = NdArray<Float32Array>;
 
 /**
@@ -36,7 +43,12 @@ export interface ApproximatorStore {
   writeRows(ids: ArrayLike<number>, rows: Float32Array): Promise<void>;
   /** Rows of the given ids, in the order given, as one row-major copy. */
   readRows(ids: ArrayLike<number>): Promise<Float32Array>;
-  /** Rows start..start+count-1 of the live ids sorted ascending, as a [count, d] copy. */
+  /**
+   * Rows start..start+count-1 of the live ids sorted ascending, as a [count, d] RowBlock (a copy).
+   * For the engine's hot path: it walks the store block by block (a contiguous range of rows,
+   * which adapters read in one pass) and works on each block through strided access, rather
+   * than asking readRows for ids one list at a time.
+   */
   readBlock(start: number, count: number): Promise<RowBlock>;
   /** Removes rows so that their bytes are gone from the storage, not just flagged. */
   erase(ids: ArrayLike<number>): Promise<void>;
