@@ -2,6 +2,7 @@
 // packages run with their own test runner. The runner's describe/it/expect are passed in, so
 // @lethe/store does not depend on vitest at run time.
 
+import { Rng } from '@lethe/core';
 import { StoreError } from './errors.js';
 import { FLOAT16_OVERFLOW, roundToFloat16, toFloat16Bits } from './float16.js';
 import { snapshotStore, storeRejection } from './test-support.js';
@@ -306,8 +307,8 @@ export function describeStoreConformance(
         run(5, async (ctx) => {
           const { store } = ctx;
           const d = 5;
-          const random = seededRandom(20240607);
-          const pick = (n: number) => Math.floor(random() * n);
+          const rng = new Rng(20240607);
+          const pick = (n: number) => rng.nextInt(n);
           const reference = new Map<number, Float32Array>();
           const erased = new Set<number>();
           for (let step = 0; step < 120; step++) {
@@ -470,18 +471,6 @@ function distinct(count: number, n: number, pick: (n: number) => number): number
   const out = new Set<number>();
   while (out.size < Math.min(count, n)) out.add(pick(n));
   return [...out];
-}
-
-/** mulberry32: a small seeded generator, so the random sequence is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every run of `width` consecutive values of `row`, encoded as the store keeps them. */
