@@ -25,10 +25,12 @@ if [ ! -f "$built" ]; then
   cp "$work/build/Release/better_sqlite3.node" "$built"
 fi
 binding="$bsql/build/Release/better_sqlite3.node"
+# pnpm hard-links package files from its store into every project: replace the directory entry
+# (--remove-destination), never write through it, or every other checkout's copy changes too.
 cp "$binding" "$cache/better_sqlite3.workspace.node"
-restore() { cp "$cache/better_sqlite3.workspace.node" "$binding"; }
+restore() { cp --remove-destination "$cache/better_sqlite3.workspace.node" "$binding"; }
 trap restore EXIT
-cp "$built" "$binding"
+cp --remove-destination "$built" "$binding"
 
 cd "$root"
 PATH="$nodedir/bin:$PATH" node ./node_modules/vitest/vitest.mjs run "$@"
