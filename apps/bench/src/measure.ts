@@ -24,7 +24,11 @@ export function logitsOn(
   return predictLogits(model, weights, x, n);
 }
 
-/** Accuracy of the weights on a data set (or some of its rows); NaN for no rows. */
+/**
+ * Accuracy of the weights on a data set (or some of its rows). NaN for no rows, and NaN when
+ * the logits overflow (a release noised with an astronomically large sigma): such a model
+ * predicts nothing, and a chance-level number would pretend it does.
+ */
 export function accuracyOn(
   model: Model,
   weights: Float32Array,
@@ -32,7 +36,9 @@ export function accuracyOn(
   rows?: ArrayLike<number>,
 ): number {
   const { x, y, n } = rowsOf(data, rows);
-  return accuracy(predictLogits(model, weights, x, n), y, model.numClasses);
+  const logits = predictLogits(model, weights, x, n);
+  if (!logits.every(Number.isFinite)) return Number.NaN;
+  return accuracy(logits, y, model.numClasses);
 }
 
 /** Per-sample cross-entropy losses of the given rows. */

@@ -47,7 +47,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nCertificate for epsilon = 1: ${verdict}.\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow.\n\nCertificate for epsilon = 1: ${verdict}.\n`,
     summary,
     plots: [
       {
