@@ -228,3 +228,15 @@ export const TRAINING_FLAGS: FlagTable = {
     default: '42',
   },
 };
+
+/** The forget set and precompute threads of the experiments that unlearn from a precompute. */
+export const UNLEARNING_FLAGS: FlagTable = {
+  forget: { type: 'integer', min: 1, help: 'samples to forget', default: '50 (--quick 10)' },
+  workers: {
+    type: 'integer',
+    min: 1,
+    max: 64,
+    help: 'worker threads for the precompute',
+    default: '2',
+  },
+};

@@ -1,5 +1,5 @@
 import { defineExperiment } from '../../experiment.js';
-import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
+import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
 import { readForget, readTrainingFlags } from '../../setup.js';
 import { certifyOutput } from './report.js';
 import { type CertifyFlags, DEFAULT_EPSILONS, runCertify } from './run.js';
@@ -15,7 +15,7 @@ through the release stage of @lethe/certify and verifies it. About a minute on t
 logistic setting; --quick in seconds.`,
   flags: {
     ...TRAINING_FLAGS,
-    forget: { type: 'integer', min: 1, help: 'samples to forget', default: '50 (--quick 10)' },
+    ...UNLEARNING_FLAGS,
     delta: { type: 'number', min: 0, max: 1, exclusiveMin: true, help: 'delta', default: '1e-5' },
     epsilons: {
       type: 'numbers',
@@ -30,13 +30,6 @@ logistic setting; --quick in seconds.`,
       min: 1,
       help: 'steps sampled for rho',
       default: '10 (--quick 3)',
-    },
-    workers: {
-      type: 'integer',
-      min: 1,
-      max: 64,
-      help: 'worker threads for the precompute',
-      default: '2',
     },
     ...COMMON_FLAGS,
   },

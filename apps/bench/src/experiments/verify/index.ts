@@ -1,5 +1,5 @@
 import { defineExperiment } from '../../experiment.js';
-import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
+import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
 import { checkForgetCount, readForget, readTrainingFlags } from '../../setup.js';
 import type { VerifyFlags } from './options.js';
 import { verifyOutput } from './report.js';
@@ -18,14 +18,7 @@ lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet co
 (minutes; its eager precompute takes about 17 minutes here).`,
   flags: {
     ...TRAINING_FLAGS,
-    forget: { type: 'integer', min: 1, help: 'samples to forget', default: '50 (--quick 10)' },
-    workers: {
-      type: 'integer',
-      min: 1,
-      max: 64,
-      help: 'worker threads for the precompute',
-      default: '2',
-    },
+    ...UNLEARNING_FLAGS,
     'block-size': {
       type: 'integer',
       min: 1,
