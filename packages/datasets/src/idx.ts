@@ -62,7 +62,7 @@ function readPart(dir: string, imagesName: string, labelsName: string): RawPart 
     throw new LetheError(
       'invalid-file',
       `${imagesFile}: wrong dimensions ${images.dims.join(' x ')} (images x rows x columns); ` +
-        'every dimension must be at least 1.',
+        'every dimension must be at least 1. The file is empty or corrupt; download it again.',
     );
   }
   if (labels.dims[0] !== count) {
