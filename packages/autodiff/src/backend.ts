@@ -68,10 +68,7 @@ export async function useBackend(requested?: BackendName | string): Promise<Back
       registerBackend(name);
       const ok = await tf.setBackend(TFJS_NAME[name]);
       if (!ok)
-        throw new LetheError(
-          'invalid-argument',
-          `tf.setBackend('${TFJS_NAME[name]}') returned false`,
-        );
+        throw new LetheError('unsupported', `tf.setBackend('${TFJS_NAME[name]}') returned false`);
       await tf.ready();
       const reason = explicit
         ? `requested by ${requested !== undefined ? 'the API call' : 'LETHE_BACKEND'}`
@@ -89,7 +86,7 @@ export async function useBackend(requested?: BackendName | string): Promise<Back
   }
   const detail = unavailable.map((u) => `${u.name}: ${u.error}`).join('; ');
   throw new LetheError(
-    'invalid-argument',
+    'unsupported',
     explicit
       ? `Backend "${explicit}" could not be loaded (${detail}). Install its package or choose another with LETHE_BACKEND=node|wasm|cpu.`
       : `No tfjs backend could be loaded (${detail}). Run pnpm install.`,

@@ -12,10 +12,13 @@ export interface ClipState {
 
 export function clipState(gradNorm: number, threshold: number): ClipState {
   if (!(threshold > 0))
-    throw new LetheError('invalid-argument', `Clipping threshold C must be > 0, got ${threshold}.`);
-  if (!Number.isFinite(gradNorm)) {
     throw new LetheError(
       'invalid-argument',
+      `Clipping threshold C must be a number > 0, got ${threshold}; pass the clipping norm of the run (e.g. 5).`,
+    );
+  if (!Number.isFinite(gradNorm)) {
+    throw new LetheError(
+      'non-finite',
       `Gradient norm is ${gradNorm}: training diverged; lower the learning rate.`,
     );
   }

@@ -85,13 +85,16 @@ export interface NamedLayer {
 /** A model made of layers applied in sequence, ending in logits for softmax cross-entropy. */
 export function sequential(name: string, layers: readonly NamedLayer[]): Model {
   if (layers.length === 0)
-    throw new LetheError('invalid-argument', `Model ${name}: needs at least one layer.`);
+    throw new LetheError(
+      'invalid-argument',
+      `Model ${name}: needs at least one layer; pass the layers in order, e.g. [{ name: 'fc', layer: dense(784, 10) }].`,
+    );
   const first = layers[0]!.layer;
   const last = layers[layers.length - 1]!.layer;
   if (last.outputShape.length !== 1) {
     throw new LetheError(
       'invalid-argument',
-      `Model ${name}: the last layer must output a vector of logits.`,
+      `Model ${name}: the last layer must output a vector of logits (its outputShape is [${last.outputShape}]); end the model with a dense layer.`,
     );
   }
   const inputShape = first.inputShape;
@@ -116,7 +119,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       if (params.length !== d) {
         throw new LetheError(
           'shape-mismatch',
-          `Model ${name}: parameter vector has length ${params.length}, expected ${d}.`,
+          `Model ${name}: parameter vector has length ${params.length}, expected ${d}; pass weights of this model (model.init, or a run trained with the same architecture, inputShape and classes).`,
         );
       }
       return tf.tensor1d(params);
@@ -124,7 +127,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
     if (params.shape[0] !== d) {
       throw new LetheError(
         'shape-mismatch',
-        `Model ${name}: parameter tensor has length ${params.shape[0]}, expected ${d}.`,
+        `Model ${name}: parameter tensor has length ${params.shape[0]}, expected ${d}; pass weights of this model (model.init, or a run trained with the same architecture, inputShape and classes).`,
       );
     }
     return params;
@@ -133,8 +136,8 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
     const b = x.shape[0]!;
     if (x.size !== b * inputSize) {
       throw new LetheError(
-        'invalid-argument',
-        `Model ${name}: input of shape [${x.shape}] does not hold samples of shape [${inputShape}] (${inputSize} values each).`,
+        'shape-mismatch',
+        `Model ${name}: input of shape [${x.shape}] does not hold samples of shape [${inputShape}] (${inputSize} values each); pass [B, ${inputShape}] or [B, ${inputSize}].`,
       );
     }
     return tf.reshape(x, [b, ...inputShape]);
@@ -177,6 +180,12 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
     digest: layoutDigest(name, layout),
 
     init(seed: number): Float32Array {
+      if (!Number.isInteger(seed)) {
+        throw new LetheError(
+          'invalid-argument',
+          `Model ${name}.init: seed is ${seed}; pass a whole number (the same seed gives the same weights).`,
+        );
+      }
       const rng = new Rng(seed);
       const out = new Float32Array(d);
       layers.forEach(({ layer }, li) => {
@@ -221,8 +230,8 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
       const b = batch.x.shape[0]!;
       if (batch.labels.shape[0] !== b) {
         throw new LetheError(
-          'invalid-argument',
-          `Model ${name}: ${batch.labels.shape[0]} labels for ${b} inputs.`,
+          'shape-mismatch',
+          `Model ${name}: ${batch.labels.shape[0]} labels for ${b} inputs; pass one label per input.`,
         );
       }
       const ownsParams = params instanceof Float32Array;
@@ -290,7 +299,7 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
           if (v.shape[1] !== d) {
             throw new LetheError(
               'shape-mismatch',
-              `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}.`,
+              `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}; pass [K, d], one direction per row.`,
             );
           }
           return tf.tidy(() => {
@@ -329,14 +338,14 @@ export function sequential(name: string, layers: readonly NamedLayer[]): Model {
           if (v.shape[1] !== d) {
             throw new LetheError(
               'shape-mismatch',
-              `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}.`,
+              `Model ${name}: direction block has ${v.shape[1]} columns, expected d = ${d}; pass [K, d], one direction per row.`,
             );
           }
           for (const { name: ln, layer } of layers) {
             if (!layer.r2Forward || !layer.r2Backward) {
               throw new LetheError(
-                'invalid-argument',
-                `Model ${name}: layer ${ln} (${layer.kind}) has no second-order passes, so the third-derivative kernel (second-order unlearning) is unavailable for this model.`,
+                'unsupported',
+                `Model ${name}: layer ${ln} (${layer.kind}) has no second-order passes, so the third-derivative kernel (second-order unlearning) is unavailable for this model; use first-order unlearning, or layers with r2Forward and r2Backward.`,
               );
             }
           }

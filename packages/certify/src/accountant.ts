@@ -38,6 +38,20 @@ export interface AccountantState {
 
 const FORMAT = 'lethe-privacy-accountant';
 
+/** A saved state, parsed when it is a string; malformed JSON is an invalid argument. */
+export function parseState<T>(where: string, state: T | string): T {
+  if (typeof state !== 'string') return state;
+  try {
+    return JSON.parse(state) as T;
+  } catch (error) {
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: the state is not valid JSON (${(error as Error).message}); pass the string JSON.stringify made of toJSON().`,
+      { cause: error },
+    );
+  }
+}
+
 /** Checks a release on its own: shape, ranges, and that sigma certifies (epsilon, delta). */
 export function validateRelease(where: string, input: ReleaseInput): void {
   if (input.mode !== 'online' && input.mode !== 'batch') {
@@ -61,13 +75,13 @@ export function validateRelease(where: string, input: ReleaseInput): void {
   if (input.mode === 'batch' && input.requestIds.length === 0) {
     throw new LetheError(
       'invalid-argument',
-      `${where}: a batch release needs at least one request id.`,
+      `${where}: a batch release needs at least one request id; pass the ids of the requests it releases.`,
     );
   }
   for (const id of input.requestIds) requireNonEmptyString(where, 'requestId', id);
   if (new Set(input.requestIds).size !== input.requestIds.length) {
     throw new LetheError(
-      'invalid-argument',
+      'duplicate-id',
       `${where}: requestIds contains duplicates; list each request once.`,
     );
   }
@@ -105,7 +119,7 @@ export class PrivacyAccountant {
       const earlier = this.released.get(id);
       if (earlier !== undefined) {
         throw new LetheError(
-          'invalid-argument',
+          'duplicate-id',
           `PrivacyAccountant.record: request ${JSON.stringify(id)} was already released in release ${earlier}; each request is released once.`,
         );
       }
@@ -160,11 +174,11 @@ export class PrivacyAccountant {
 
   /** Rebuilds an accountant by replaying the log, so totals come out bit for bit the same. */
   static fromJSON(state: AccountantState | string): PrivacyAccountant {
-    const parsed: AccountantState = typeof state === 'string' ? JSON.parse(state) : state;
-    if (parsed?.format !== FORMAT || parsed.version !== 1) {
+    const parsed = parseState<AccountantState>('PrivacyAccountant.fromJSON', state);
+    if (parsed?.format !== FORMAT || parsed.version !== 1 || !Array.isArray(parsed.releases)) {
       throw new LetheError(
         'invalid-argument',
-        `PrivacyAccountant.fromJSON: expected format '${FORMAT}' version 1, got ${JSON.stringify(parsed?.format)} version ${JSON.stringify(parsed?.version)}.`,
+        `PrivacyAccountant.fromJSON: expected format '${FORMAT}' version 1 with a releases array, got ${JSON.stringify(parsed?.format)} version ${JSON.stringify(parsed?.version)}; pass what PrivacyAccountant.toJSON() returned.`,
       );
     }
     const accountant = new PrivacyAccountant({ orders: parsed.orders });
@@ -172,7 +186,7 @@ export class PrivacyAccountant {
       if (record.index !== i) {
         throw new LetheError(
           'invalid-argument',
-          `PrivacyAccountant.fromJSON: release at position ${i} has index ${record.index}.`,
+          `PrivacyAccountant.fromJSON: release at position ${i} has index ${record.index}; the state was edited or spliced. Restore the saved state as toJSON() wrote it.`,
         );
       }
       accountant.record(record);

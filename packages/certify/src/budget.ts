@@ -5,6 +5,7 @@ import { LetheError } from '@lethe/core';
 import {
   type AccountantState,
   PrivacyAccountant,
+  parseState,
   type ReleaseInput,
   type ReleaseRecord,
 } from './accountant.js';
@@ -141,11 +142,11 @@ export class PrivacyBudget {
     state: BudgetState | string,
     options: { onRetrainNeeded?: (reason: string) => void } = {},
   ): PrivacyBudget {
-    const parsed: BudgetState = typeof state === 'string' ? JSON.parse(state) : state;
+    const parsed = parseState<BudgetState>('PrivacyBudget.fromJSON', state);
     if (parsed?.format !== 'lethe-privacy-budget' || parsed.version !== 1) {
       throw new LetheError(
         'invalid-argument',
-        `PrivacyBudget.fromJSON: expected format 'lethe-privacy-budget' version 1, got ${JSON.stringify(parsed?.format)}.`,
+        `PrivacyBudget.fromJSON: expected format 'lethe-privacy-budget' version 1, got ${JSON.stringify(parsed?.format)}; pass what PrivacyBudget.toJSON() returned.`,
       );
     }
     const budget = new PrivacyBudget(parsed.limit, {

@@ -69,14 +69,14 @@ export function createCertificate(input: CertificateInput): Certificate {
   const logged = accountant.releases[release.index];
   if (logged === undefined || !sameRelease(logged, release)) {
     throw new LetheError(
-      'invalid-argument',
-      `${where}: release ${release.index} is not in the accountant's log as given; record it first.`,
+      'mismatch',
+      `${where}: release ${release.index} is not in the accountant's log as given; record it first, and pass the record that accountant returned.`,
     );
   }
   const value = sensitivityValue(input.sensitivityModel);
   if (value !== release.sensitivity) {
     throw new LetheError(
-      'invalid-argument',
+      'mismatch',
       `${where}: the sensitivity model gives ${value}, but the release was calibrated at ${release.sensitivity}; pass the model used for calibration.`,
     );
   }

@@ -8,7 +8,7 @@ export function weightsSha256(weights: Float32Array): string {
   if (!(weights instanceof Float32Array)) {
     throw new LetheError(
       'invalid-argument',
-      'weightsSha256: weights must be a Float32Array (the released float32 weights).',
+      'weightsSha256: weights must be a Float32Array (the released float32 weights); wrap other arrays with Float32Array.from.',
     );
   }
   let bytes: Uint8Array;

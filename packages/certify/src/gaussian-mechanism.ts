@@ -97,7 +97,7 @@ export function analyticGaussianSigma(query: SigmaQuery): number {
     if (!Number.isFinite(hi)) {
       throw new LetheError(
         'invalid-argument',
-        `${where}: no finite sigma reaches delta = ${delta} at epsilon = ${epsilon}.`,
+        `${where}: no finite sigma reaches delta = ${delta} at epsilon = ${epsilon}; raise epsilon or delta.`,
       );
     }
   }
@@ -124,7 +124,7 @@ export function analyticGaussianEpsilon(query: EpsilonQuery): number {
     if (!Number.isFinite(hi)) {
       throw new LetheError(
         'invalid-argument',
-        `${where}: no finite epsilon reaches delta = ${delta} at sigma = ${sigma}.`,
+        `${where}: no finite epsilon reaches delta = ${delta} at sigma = ${sigma}; raise sigma or delta.`,
       );
     }
   }

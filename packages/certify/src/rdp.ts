@@ -43,14 +43,14 @@ export function validateOrders(orders: readonly number[]): readonly number[] {
   if (!Array.isArray(orders) || orders.length === 0) {
     throw new LetheError(
       'invalid-argument',
-      'orders: expected a non-empty array of Renyi orders > 1.',
+      'orders: expected a non-empty array of Renyi orders > 1; leave orders out for DEFAULT_RDP_ORDERS.',
     );
   }
   for (const alpha of orders) {
     if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 1) {
       throw new LetheError(
         'invalid-argument',
-        `orders: alpha = ${alpha} is invalid; expected finite numbers > 1.`,
+        `orders: alpha = ${alpha} is invalid; expected finite numbers > 1 (or leave orders out for DEFAULT_RDP_ORDERS).`,
       );
     }
   }

@@ -71,15 +71,15 @@ export function spectralNorm(
     const w = op.apply(v);
     if (w.length !== dim) {
       throw new LetheError(
-        'invalid-argument',
-        `${where}: apply returned ${w.length} entries; expected dim = ${dim}.`,
+        'shape-mismatch',
+        `${where}: apply returned ${w.length} entries; expected dim = ${dim}. Return one entry per coordinate, or set dim to the operator's size.`,
       );
     }
     estimate = norm(w);
     if (!Number.isFinite(estimate)) {
       throw new LetheError(
         'non-finite',
-        `${where}: apply returned a non-finite vector at iteration ${k}.`,
+        `${where}: apply returned a non-finite vector at iteration ${k}; check the operator (NaN weights or a diverged run give NaN products).`,
       );
     }
     if (estimate === 0) return { value: 0, iterations: k, converged: true };

@@ -53,7 +53,7 @@ export function trajectoryRho(options: TrajectoryRhoOptions): TrajectoryRhoResul
     if (!(Number.isInteger(t) && t >= 0 && t < total)) {
       throw new LetheError(
         'invalid-argument',
-        `trajectoryRho: step ${t} is outside the run's steps 0..${total - 1}.`,
+        `trajectoryRho: step ${t} is outside the run's steps 0..${total - 1}; pass whole step numbers in that range, or a count of evenly spaced steps.`,
       );
     }
   }
@@ -112,7 +112,7 @@ function evenlySpaced(total: number, count: number): number[] {
   if (!(Number.isInteger(count) && count >= 1))
     throw new LetheError(
       'invalid-argument',
-      `trajectoryRho: steps must be an integer >= 1, got ${count}.`,
+      `trajectoryRho: steps must be an integer >= 1, got ${count}; pass a count of steps (default 10) or a list of step numbers.`,
     );
   const k = Math.min(count, total);
   return Array.from({ length: k }, (_, i) => Math.floor((i * (total - 1)) / Math.max(1, k - 1)));

@@ -19,7 +19,7 @@ function requirePositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new LetheError(
       'invalid-argument',
-      `makeBlobs: ${name} must be a positive integer, got ${value}.`,
+      `makeBlobs: ${name} must be a positive integer, got ${value}; pass a whole number >= 1.`,
     );
   }
 }
@@ -36,14 +36,14 @@ export function makeBlobs(options: MakeBlobsOptions): Dataset {
   requirePositiveInteger('classes', classes);
   if (!(clusterStd >= 0) || !Number.isFinite(clusterStd)) {
     throw new LetheError(
-      'non-finite',
-      `makeBlobs: clusterStd must be a finite number >= 0, got ${clusterStd}.`,
+      'invalid-argument',
+      `makeBlobs: clusterStd must be a finite number >= 0, got ${clusterStd}; leave it out for the default 1.`,
     );
   }
   if (!(centerBox >= 0) || !Number.isFinite(centerBox)) {
     throw new LetheError(
-      'non-finite',
-      `makeBlobs: centerBox must be a finite number >= 0, got ${centerBox}.`,
+      'invalid-argument',
+      `makeBlobs: centerBox must be a finite number >= 0, got ${centerBox}; leave it out for the default 10.`,
     );
   }
   const random = new Rng(seed);

@@ -13,7 +13,7 @@ export function parseCsvRows(text: string, delimiter: string, file: string): Csv
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new LetheError(
       'invalid-argument',
-      `CSV delimiter must be one character other than a quote or newline.`,
+      `CSV delimiter must be one character other than a quote or newline, got ${JSON.stringify(delimiter)}; pass e.g. ',' or ';'.`,
     );
   }
   const rows: CsvRow[] = [];
@@ -43,7 +43,7 @@ export function parseCsvRows(text: string, delimiter: string, file: string): Csv
       for (;;) {
         if (i >= text.length) {
           throw new LetheError(
-            'invalid-argument',
+            'invalid-file',
             `${file}: line ${startLine}: a quoted cell is never closed. Add the closing quote.`,
           );
         }
@@ -76,7 +76,7 @@ export function parseCsvRows(text: string, delimiter: string, file: string): Csv
       cell += ch;
     } else if (ch.trim() !== '') {
       throw new LetheError(
-        'invalid-argument',
+        'invalid-file',
         `${file}: line ${line}: text after the closing quote of a quoted cell. ` +
           'Quote the whole cell and double any quote inside it ("").',
       );

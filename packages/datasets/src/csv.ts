@@ -87,15 +87,15 @@ function resolveLabelColumn(label: string | number, columns: string[], file: str
     const index = columns.indexOf(label);
     if (index < 0) {
       throw new LetheError(
-        'invalid-file',
-        `${file}: no column named '${label}'. Columns: ${columns.map((c) => `'${c}'`).join(', ')}.`,
+        'invalid-argument',
+        `${file}: no column named '${label}'. Columns: ${columns.map((c) => `'${c}'`).join(', ')}; pass one of them as label.`,
       );
     }
     return index;
   }
   if (!Number.isInteger(label) || label < -columns.length || label >= columns.length) {
     throw new LetheError(
-      'invalid-file',
+      'invalid-argument',
       `${file}: label column ${label} does not exist; the file has ${columns.length} columns ` +
         `(use 0..${columns.length - 1}, or -1 for the last).`,
     );
@@ -121,12 +121,18 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   const text = readMaybeGzipped(path, 'CSV file').toString('utf8');
   const rows = parseCsvRows(text, options.delimiter ?? ',', file);
   if (rows.length === 0)
-    throw new LetheError('invalid-argument', `${file}: the CSV file is empty.`);
+    throw new LetheError(
+      'invalid-file',
+      `${file}: the CSV file is empty; check the path, or write one row per sample.`,
+    );
 
   const sklearn = detectSklearnHeader(rows, options.format ?? 'auto', file);
   if (sklearn !== null) rows.shift();
   if (rows.length === 0)
-    throw new LetheError('invalid-argument', `${file}: the CSV file has no data rows.`);
+    throw new LetheError(
+      'invalid-file',
+      `${file}: the CSV file has no data rows, only a first line; add one row per sample.`,
+    );
 
   const width = rows[0]!.cells.length;
   const provisionalLabel =
@@ -139,7 +145,7 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
   const hasHeader = options.header ?? (typeof options.label === 'string' || looksLikeHeader);
   if (typeof options.label === 'string' && !hasHeader) {
     throw new LetheError(
-      'invalid-file',
+      'invalid-argument',
       `${file}: label column '${options.label}' is given by name but the file has no header ` +
         'row; pass its 0-based index instead.',
     );
@@ -148,7 +154,10 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
     ? rows.shift()!.cells
     : Array.from({ length: width }, (_, c) => `column ${c}`);
   if (rows.length === 0)
-    throw new LetheError('invalid-argument', `${file}: the CSV file has no data rows.`);
+    throw new LetheError(
+      'invalid-file',
+      `${file}: the CSV file has no data rows, only a first line; add one row per sample.`,
+    );
   const labelColumn = resolveLabelColumn(options.label, columns, file);
 
   for (const row of rows) {
@@ -172,7 +181,7 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
       throw new LetheError(
         'invalid-file',
         `${file}: its first line declares ${sklearn.features} features but rows have ` +
-          `${columns.length - 1} besides the label.`,
+          `${columns.length - 1} besides the label; restore the file, or load it with format 'plain'.`,
       );
     }
   }
@@ -205,6 +214,18 @@ export function loadCsv(path: string, options: LoadCsvOptions): CsvDatasetSplit 
     }
     rawLabels.push(label);
   });
+  // Numeric labels must be class indices: a fraction means the column holds something else.
+  if (rawLabels.every((label) => parseNumber(label) !== undefined)) {
+    const r = rawLabels.findIndex((label) => !Number.isInteger(Number(label)));
+    if (r >= 0) {
+      throw new LetheError(
+        'invalid-file',
+        `${file}: row ${r + 1} (line ${rows[r]!.line}), column ${labelColumn + 1} ` +
+          `('${columns[labelColumn]}'): label ${rawLabels[r]} is not a whole number, so it is no ` +
+          'class index. Pick the class column with the label option, or bin the values into classes first.',
+      );
+    }
+  }
 
   const labelValues = labelIndex(rawLabels);
   const toClass = new Map(labelValues.map((value, c) => [value, c]));

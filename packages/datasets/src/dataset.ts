@@ -45,19 +45,19 @@ export function createDataset(parts: DatasetParts): Dataset {
   if (featureShape.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw new LetheError(
       'invalid-argument',
-      `Dataset '${name}': featureShape [${featureShape}] must be positive integers.`,
+      `Dataset '${name}': featureShape [${featureShape}] must be whole numbers >= 1, e.g. [28, 28, 1] or [13].`,
     );
   }
   if (x.length !== n * size) {
     throw new LetheError(
       'shape-mismatch',
-      `Dataset '${name}': x has ${x.length} values but ${n} samples of shape [${featureShape}] need ${n * size}.`,
+      `Dataset '${name}': x has ${x.length} values but ${n} samples of shape [${featureShape}] need ${n * size}; give every sample its ${size} feature values.`,
     );
   }
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new LetheError(
       'invalid-argument',
-      `Dataset '${name}': numClasses must be a positive integer, got ${numClasses}.`,
+      `Dataset '${name}': numClasses must be a whole number >= 1, got ${numClasses}; pass the number of classes, e.g. 10.`,
     );
   }
   for (let i = 0; i < n; i++) {
@@ -65,14 +65,14 @@ export function createDataset(parts: DatasetParts): Dataset {
     if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
       throw new LetheError(
         'invalid-argument',
-        `Dataset '${name}': label ${label} of sample ${i} is outside 0..${numClasses - 1}.`,
+        `Dataset '${name}': label ${label} of sample ${i} is not a class index 0..${numClasses - 1}; labels must be whole numbers in that range (fix the label, or raise numClasses).`,
       );
     }
   }
   if (classNames !== undefined && classNames.length !== numClasses) {
     throw new LetheError(
       'invalid-argument',
-      `Dataset '${name}': ${classNames.length} class names given for ${numClasses} classes.`,
+      `Dataset '${name}': ${classNames.length} class names given for ${numClasses} classes; give one name per class.`,
     );
   }
   const dataset: Dataset = {
@@ -89,6 +89,15 @@ export function createDataset(parts: DatasetParts): Dataset {
 
 /** Copies the samples at `indices` (in that order) into a new Dataset. */
 export function takeSamples(ds: Dataset, indices: ArrayLike<number>, name = ds.name): Dataset {
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
+    if (!(Number.isInteger(index) && index >= 0 && index < ds.n)) {
+      throw new LetheError(
+        'unknown-id',
+        `takeSamples: index ${index} (position ${i}) is not a sample of '${ds.name}'; pass whole numbers in 0..${ds.n - 1}.`,
+      );
+    }
+  }
   const { x, y } = selectRows(ds, indices, featureSize(ds.featureShape));
   return createDataset({
     name,

@@ -30,7 +30,7 @@ export function parseIdx(
     throw new LetheError(
       'invalid-file',
       `${file}: only ${bytes.length} bytes, too short for an IDX ${kind} file ` +
-        `(it should start with the magic number ${hex32(expectedMagic)}).`,
+        `(it should start with the magic number ${hex32(expectedMagic)}). Download it again.`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -83,7 +83,8 @@ export function parseIdx(
     throw new LetheError(
       'invalid-file',
       `${file}: ${present - declared} unexpected bytes after the ${declared} bytes of data its ` +
-        `header declares (${dims.join(' x ')}). The file is corrupt or not what its name says.`,
+        `header declares (${dims.join(' x ')}). The file is corrupt or not what its name says; ` +
+        'download it again.',
     );
   }
   return { dims, data: bytes.subarray(headerBytes) };

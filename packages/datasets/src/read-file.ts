@@ -11,7 +11,10 @@ export function readFileBytes(path: string, what: string): Buffer {
     if (code === 'ENOENT')
       throw new LetheError('not-found', `${what} not found: ${path}. Check the path.`);
     if (code === 'EISDIR')
-      throw new LetheError('invalid-argument', `${what} ${path} is a directory, not a file.`);
+      throw new LetheError(
+        'invalid-argument',
+        `${what} ${path} is a directory, not a file; pass the path of the file itself.`,
+      );
     throw new LetheError(
       'io',
       `Cannot read ${what} ${path}: ${(error as Error).message}; check its permissions.`,

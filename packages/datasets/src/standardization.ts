@@ -32,8 +32,8 @@ export function applyStandardization(ds: Dataset, { mean, std }: Standardization
   const d = featureSize(ds.featureShape);
   if (mean.length !== d || std.length !== d) {
     throw new LetheError(
-      'invalid-argument',
-      `Standardization has ${mean.length} features but '${ds.name}' has ${d} per sample.`,
+      'shape-mismatch',
+      `Standardization has ${mean.length} features but '${ds.name}' has ${d} per sample; apply statistics fitted (fitStandardization) on data with the same features.`,
     );
   }
   const x = new Float32Array(ds.x.length);

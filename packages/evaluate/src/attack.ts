@@ -59,15 +59,18 @@ export function trainAttack(
   const hidden = requirePositiveInteger(where, 'hidden', options.hidden ?? 32);
   if (!(lr > 0) || !Number.isFinite(lr))
     throw new LetheError(
-      'non-finite',
-      `${where}: learningRate must be a finite number > 0, got ${lr}.`,
+      'invalid-argument',
+      `${where}: learningRate must be a finite number > 0, got ${lr}; leave it out for the default (${classifier === 'logistic' ? 0.05 : 0.01}).`,
     );
   if (!(l2 >= 0) || !Number.isFinite(l2))
-    throw new LetheError('non-finite', `${where}: l2 must be a finite number >= 0, got ${l2}.`);
-  if (!Number.isFinite(options.seed))
     throw new LetheError(
-      'non-finite',
-      `${where}: seed must be a finite number, got ${options.seed}.`,
+      'invalid-argument',
+      `${where}: l2 must be a finite number >= 0, got ${l2}; leave it out for the default 1e-3.`,
+    );
+  if (!Number.isInteger(options.seed))
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: seed must be a whole number, got ${options.seed}; the same seed gives the same attack.`,
     );
 
   const standardizer = fitStandardizer(features);

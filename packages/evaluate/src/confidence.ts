@@ -28,7 +28,10 @@ export function checkLabels(
 export function checkLogits(where: string, logits: ArrayLike<number>, classes: number): number {
   requirePositiveInteger(where, 'classes', classes);
   if (classes < 2)
-    throw new LetheError('invalid-argument', `${where}: needs at least 2 classes, got ${classes}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: needs at least 2 classes, got ${classes}; pass the model's class count.`,
+    );
   if (logits.length % classes !== 0) {
     throw new LetheError(
       'shape-mismatch',

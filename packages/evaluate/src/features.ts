@@ -69,7 +69,7 @@ export function unlearningFeatures(
   const nu = checkPosteriors(where, 'unlearned', unlearned, classes);
   if (n !== nu) {
     throw new LetheError(
-      'invalid-argument',
+      'shape-mismatch',
       `${where}: ${n} original posteriors but ${nu} unlearned ones; pass both models' posteriors on the same samples.`,
     );
   }

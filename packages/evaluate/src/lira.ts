@@ -50,18 +50,21 @@ export function liraScores(
       `${where}: variance must be 'global' or 'per-example', got '${variance}'.`,
     );
   if (!(floor > 0))
-    throw new LetheError('invalid-argument', `${where}: minVariance must be > 0, got ${floor}.`);
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: minVariance must be a number > 0, got ${floor}; leave it out for the default 1e-12.`,
+    );
   const n = shadows.poolSize;
   if (target.length !== n) {
     throw new LetheError(
-      'invalid-argument',
+      'shape-mismatch',
       `${where}: the target has ${target.length} confidences but the shadows cover a pool of ${n}; score the target on every pool sample, in pool order.`,
     );
   }
   if (shadows.members.length !== shadows.confidences.length || shadows.members.length === 0) {
     throw new LetheError(
-      'invalid-argument',
-      `${where}: the shadow set needs as many membership masks as confidence rows (>= 1).`,
+      shadows.members.length === 0 ? 'invalid-argument' : 'shape-mismatch',
+      `${where}: the shadow set needs as many membership masks as confidence rows (>= 1), got ${shadows.members.length} and ${shadows.confidences.length}; pass the ShadowSet trainShadows returned.`,
     );
   }
   requireFinite(where, 'target confidences', target);

@@ -23,7 +23,7 @@ export function checkMatrix(where: string, name: string, m: Matrix): void {
     if (!Number.isFinite(m.data[i]!)) {
       throw new LetheError(
         'non-finite',
-        `${where}: ${name} row ${Math.floor(i / m.cols)}, column ${i % m.cols} is ${m.data[i]}; features must be finite.`,
+        `${where}: ${name} row ${Math.floor(i / m.cols)}, column ${i % m.cols} is ${m.data[i]}; features must be finite (check the posteriors they came from, or drop the sample).`,
       );
     }
   }

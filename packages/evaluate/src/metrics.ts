@@ -4,6 +4,8 @@ import { requireFinite, requireSameLength } from './validate.js';
 /** Euclidean distance between two weight vectors of the same layout, summed in float64. */
 export function l2Distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   requireSameLength('l2Distance', { name: 'a', length: a.length }, { name: 'b', length: b.length });
+  requireFinite('l2Distance', 'a', a);
+  requireFinite('l2Distance', 'b', b);
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return Math.sqrt(s);

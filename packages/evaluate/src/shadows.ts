@@ -1,5 +1,5 @@
-import { LetheError, Rng } from '@lethe/core';
-import { logitScaledConfidence } from './confidence.js';
+import { isLetheError, LetheError, Rng } from '@lethe/core';
+import { checkLabels, logitScaledConfidence } from './confidence.js';
 import { requirePositiveInteger } from './validate.js';
 
 /**
@@ -63,10 +63,19 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
   const { poolSize, labels, classes, count, seed } = options;
   if (labels.length !== poolSize) {
     throw new LetheError(
-      'invalid-argument',
+      'shape-mismatch',
       `trainShadows: ${labels.length} labels for a pool of ${poolSize} samples; pass one label per pool sample.`,
     );
   }
+  // Checked before any shadow trains: a bad label or class count would only surface after it.
+  requirePositiveInteger('trainShadows', 'classes', classes);
+  if (classes < 2) {
+    throw new LetheError(
+      'invalid-argument',
+      `trainShadows: needs at least 2 classes, got ${classes}; pass the model's class count.`,
+    );
+  }
+  checkLabels('trainShadows', labels, poolSize, classes);
   const members = shadowMemberships(poolSize, count, seed);
   const confidences: Float64Array[] = [];
   for (let s = 0; s < count; s++) {
@@ -77,7 +86,7 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
     const logits = await options.train(ids, s);
     if (logits.length !== poolSize * classes) {
       throw new LetheError(
-        'invalid-argument',
+        'shape-mismatch',
         `trainShadows: shadow ${s}'s trainer returned ${logits.length} logits; it must return the logits of every pool sample, ${poolSize} x ${classes} = ${poolSize * classes} values.`,
       );
     }
@@ -86,8 +95,9 @@ export async function trainShadows(options: TrainShadowsOptions): Promise<Shadow
     } catch (err) {
       // Say which shadow's run went wrong (a diverged run gives NaN logits).
       throw new LetheError(
-        'invalid-argument',
+        isLetheError(err) ? err.code : 'invalid-argument',
         `trainShadows: shadow ${s}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     options.onShadow?.(s + 1, count);

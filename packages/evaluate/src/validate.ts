@@ -11,7 +11,7 @@ export function requireSameLength(
 ): void {
   if (a.length !== b.length) {
     throw new LetheError(
-      'invalid-argument',
+      'shape-mismatch',
       `${where}: ${a.name} has ${a.length} entries but ${b.name} has ${b.length}; pass one entry per sample in both.`,
     );
   }

@@ -76,10 +76,14 @@ export function convGeometry(kind: string, options: Conv2dOptions): ConvGeometry
       `${kind}: padding must be 'valid' or an integer in [0, kernel - 1] = [0, ${Math.min(kh, kw) - 1}], got ${padding}.`,
     );
   }
-  if (inputShape.length !== 3 || inputShape[2] !== ci) {
+  if (
+    inputShape.length !== 3 ||
+    inputShape[2] !== ci ||
+    !inputShape.every((s) => Number.isInteger(s) && s > 0)
+  ) {
     throw new LetheError(
       'invalid-argument',
-      `${kind}: inputShape must be [H, W, ${ci}] (HWC with inChannels channels), got [${inputShape}].`,
+      `${kind}: inputShape must be [H, W, ${ci}] (HWC with inChannels channels, whole numbers >= 1), got [${inputShape}].`,
     );
   }
   const [h, w] = inputShape as [number, number, number];

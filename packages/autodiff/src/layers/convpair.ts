@@ -93,7 +93,7 @@ export function convPair(options: ConvPairOptions): Layer<PairCache> {
   const firstOnly = (what: string) =>
     new LetheError(
       'invalid-argument',
-      `${kind}: must be the model's first layer (${what} is not available).`,
+      `${kind}: must be the model's first layer (${what} is not available); put it first, or use conv2dMaxPool layers further in.`,
     );
   /** V1 directions as [K, c1 * (F1 + 1)], channel-major (the rows of G). */
   const flatFirst = (vW: tf.Tensor, vb: tf.Tensor, k: number) =>

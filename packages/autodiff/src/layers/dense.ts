@@ -1,6 +1,7 @@
 import type { Rng } from '@lethe/core';
 import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { requireShape, requireWhole } from '../check.js';
 import type { Layer } from './layer.js';
 
 interface DenseCache {
@@ -28,11 +29,14 @@ export function dense(
   outputs: number,
   inputShape?: readonly number[],
 ): Layer<DenseCache> {
-  const inShape = inputShape ?? [inputs];
+  requireWhole('dense', 'inputs', inputs, 1);
+  requireWhole('dense', 'outputs', outputs, 1);
+  const inShape =
+    inputShape === undefined ? [inputs] : requireShape('dense', 'inputShape', inputShape);
   if (inShape.reduce((a, b) => a * b, 1) !== inputs) {
     throw new LetheError(
       'invalid-argument',
-      `dense: input shape [${inShape}] does not hold ${inputs} features.`,
+      `dense: input shape [${inShape}] does not hold ${inputs} features; pass inputs = ${inShape.reduce((a, b) => a * b, 1)} (the product of the shape) or a shape that holds ${inputs}.`,
     );
   }
   const cols = inputs + 1;

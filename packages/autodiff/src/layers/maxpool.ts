@@ -21,7 +21,7 @@ export function poolGeometry(h: number, w: number, c: number): PoolGeometry {
   if (h2 === 0 || w2 === 0) {
     throw new LetheError(
       'invalid-argument',
-      `maxPool2d: a ${h}x${w} input is smaller than one 2x2 window.`,
+      `maxPool2d: a ${h}x${w} input is smaller than one 2x2 window; pool maps of at least 2x2 (use a smaller kernel or padding before it, or drop the pooling).`,
     );
   }
   return { h, w, c, h2, w2, he: 2 * h2, we: 2 * w2, cropped: h !== 2 * h2 || w !== 2 * w2 };
@@ -140,13 +140,13 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
   if (size !== 2) {
     throw new LetheError(
       'invalid-argument',
-      `maxPool2d: only 2x2 windows with stride 2 are implemented, got ${size}.`,
+      `maxPool2d: only 2x2 windows with stride 2 are implemented, got ${size}; pass size 2 (stack two poolings for 4x4).`,
     );
   }
   if (inputShape.length !== 3 || !inputShape.every((s) => Number.isInteger(s) && s > 0)) {
     throw new LetheError(
       'invalid-argument',
-      `maxPool2d: inputShape must be [H, W, C] with positive sizes, got [${inputShape}].`,
+      `maxPool2d: inputShape must be [H, W, C] with whole positive sizes, got [${inputShape}]; pass the previous layer's outputShape.`,
     );
   }
   const g = poolGeometry(inputShape[0]!, inputShape[1]!, inputShape[2]!);
@@ -180,7 +180,7 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
       if (!xDot)
         throw new LetheError(
           'invalid-argument',
-          'maxPool2d: a pooling layer cannot be the first layer.',
+          'maxPool2d: a pooling layer cannot be the first layer; put a conv2d layer before it.',
         );
       return tf.tidy(() => gatherPooled(g, cache.route4, xDot, cache.batch, k));
     },
@@ -200,7 +200,7 @@ export function maxPool2d(size: number, inputShape: readonly number[]): Layer<Po
       if (!xDDot)
         throw new LetheError(
           'invalid-argument',
-          'maxPool2d: a pooling layer cannot be the first layer.',
+          'maxPool2d: a pooling layer cannot be the first layer; put a conv2d layer before it.',
         );
       return tf.tidy(() => gatherPooled(g, cache.route4, xDDot, cache.batch, k));
     },

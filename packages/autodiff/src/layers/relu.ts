@@ -1,5 +1,6 @@
 import { LetheError } from '@lethe/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { requireShape } from '../check.js';
 import type { Layer } from './layer.js';
 
 interface ReluCache {
@@ -10,6 +11,7 @@ interface ReluCache {
 
 /** Elementwise max(x, 0); piecewise linear, so its R-operator only routes tangents by the mask. */
 export function relu(shape: readonly number[]): Layer<ReluCache> {
+  requireShape('relu', 'shape', shape);
   const size = shape.reduce((a, b) => a * b, 1);
   const gate = (c: ReluCache, t: tf.Tensor, k: number): tf.Tensor =>
     tf.reshape(
@@ -34,7 +36,7 @@ export function relu(shape: readonly number[]): Layer<ReluCache> {
       if (!xDot)
         throw new LetheError(
           'invalid-argument',
-          'relu: an activation layer cannot be the first layer.',
+          'relu: an activation layer cannot be the first layer; put a dense or conv2d layer before it.',
         );
       return gate(c, xDot, k);
     },
@@ -46,7 +48,7 @@ export function relu(shape: readonly number[]): Layer<ReluCache> {
       if (!xDDot)
         throw new LetheError(
           'invalid-argument',
-          'relu: an activation layer cannot be the first layer.',
+          'relu: an activation layer cannot be the first layer; put a dense or conv2d layer before it.',
         );
       return gate(c, xDDot, k);
     },

@@ -1,4 +1,5 @@
 import { LetheError } from '@lethe/core';
+import { requireWhole } from '../check.js';
 import { conv2d } from '../layers/conv2d.js';
 import { convPair } from '../layers/convpair.js';
 import { dense } from '../layers/dense.js';
@@ -29,7 +30,7 @@ export interface CnnOptions {
  */
 export function cnnLayers(options: CnnOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
-  const classes = options.classes ?? 10;
+  const classes = requireWhole('cnn', 'classes', options.classes ?? 10, 2);
   const features = convPair({
     first: { inChannels: inputShape[2], outChannels: 10, kernel: 5, inputShape },
     second: { inChannels: 10, outChannels: 20, kernel: 5 },
@@ -50,7 +51,7 @@ export function cnnLayers(options: CnnOptions = {}): NamedLayer[] {
  */
 export function cnnUnfusedLayers(options: CnnOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('cnn', options.inputShape ?? [28, 28, 1]);
-  const classes = options.classes ?? 10;
+  const classes = requireWhole('cnn', 'classes', options.classes ?? 10, 2);
   const conv1 = conv2d({ inChannels: inputShape[2], outChannels: 10, kernel: 5, inputShape });
   const pool1 = maxPool2d(2, conv1.outputShape);
   const conv2 = conv2d({
@@ -83,7 +84,7 @@ export function checkImageShape(model: string, shape: readonly number[]): [numbe
   if (shape.length !== 3 || !shape.every((s) => Number.isInteger(s) && s > 0)) {
     throw new LetheError(
       'invalid-argument',
-      `Model ${model}: inputShape must be an image shape [H, W, C] (e.g. [28, 28, 1]), got [${shape}].`,
+      `Model ${model}: inputShape must be an image shape [H, W, C] of whole numbers >= 1 (e.g. [28, 28, 1]), got [${shape}]; flat inputs need the logistic or mlp model.`,
     );
   }
   return shape as [number, number, number];

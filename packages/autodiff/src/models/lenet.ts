@@ -1,3 +1,4 @@
+import { requireWhole } from '../check.js';
 import { conv2d } from '../layers/conv2d.js';
 import { convPair } from '../layers/convpair.js';
 import { dense } from '../layers/dense.js';
@@ -33,7 +34,7 @@ export interface LeNetOptions {
  */
 export function lenetLayers(options: LeNetOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('lenet', options.inputShape ?? [28, 28, 1]);
-  const classes = options.classes ?? 10;
+  const classes = requireWhole('lenet', 'classes', options.classes ?? 10, 2);
   const features = convPair({
     first: { inChannels: inputShape[2], outChannels: 6, kernel: 5, padding: 2, inputShape },
     second: { inChannels: 6, outChannels: 16, kernel: 5 },
@@ -53,7 +54,7 @@ export function lenetLayers(options: LeNetOptions = {}): NamedLayer[] {
 /** The paper's order, conv2d, relu, maxPool2d as separate layers (the reference for tests). */
 export function lenetUnfusedLayers(options: LeNetOptions = {}): NamedLayer[] {
   const inputShape = checkImageShape('lenet', options.inputShape ?? [28, 28, 1]);
-  const classes = options.classes ?? 10;
+  const classes = requireWhole('lenet', 'classes', options.classes ?? 10, 2);
   const conv1 = conv2d({
     inChannels: inputShape[2],
     outChannels: 6,

@@ -1,3 +1,4 @@
+import { requireWhole } from '../check.js';
 import { dense } from '../layers/dense.js';
 import { type Model, sequential } from '../model.js';
 
@@ -12,8 +13,8 @@ export interface LogisticOptions {
  * Layout: "fc.weight" [classes, inputs + 1], row c = (W[c, :], b[c]).
  */
 export function logisticRegression(options: LogisticOptions = {}): Model {
-  const inputs = options.inputs ?? 784;
-  const classes = options.classes ?? 10;
+  const inputs = requireWhole('logisticRegression', 'inputs', options.inputs ?? 784, 1);
+  const classes = requireWhole('logisticRegression', 'classes', options.classes ?? 10, 2);
   return sequential('logistic', [
     { name: 'fc', layer: dense(inputs, classes, options.inputShape) },
   ]);

@@ -1,3 +1,4 @@
+import { requireWhole } from '../check.js';
 import { dense } from '../layers/dense.js';
 import { relu } from '../layers/relu.js';
 import { type Model, sequential } from '../model.js';
@@ -14,9 +15,9 @@ export interface MlpOptions {
  * Layout: "fc1.weight" [hidden, inputs + 1], "fc2.weight" [classes, hidden + 1]; bias in the last column.
  */
 export function mlp(options: MlpOptions = {}): Model {
-  const inputs = options.inputs ?? 784;
-  const hidden = options.hidden ?? 64;
-  const classes = options.classes ?? 10;
+  const inputs = requireWhole('mlp', 'inputs', options.inputs ?? 784, 1);
+  const hidden = requireWhole('mlp', 'hidden', options.hidden ?? 64, 1);
+  const classes = requireWhole('mlp', 'classes', options.classes ?? 10, 2);
   return sequential('mlp', [
     { name: 'fc1', layer: dense(inputs, hidden, options.inputShape) },
     { name: 'relu1', layer: relu([hidden]) },
