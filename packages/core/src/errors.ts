@@ -10,6 +10,8 @@ export type LetheErrorCode =
   | 'unknown-id'
   | 'duplicate-id'
   | 'already-forgotten'
+  | 'duplicate-request'
+  | 'ledger-conflict'
   | 'mismatch'
   | 'unsupported'
   | 'budget-exceeded'

@@ -6,6 +6,7 @@ export {
   type TrainingData,
   validateTrainingData,
 } from './data.js';
+export { weightsSha256 } from './digest.js';
 export { isLetheError, LetheError, type LetheErrorCode } from './errors.js';
 export { type SampleIdCheck, validateSampleIds } from './ids.js';
 export { assertRecipeDigest, type ModelRecipe } from './recipe.js';

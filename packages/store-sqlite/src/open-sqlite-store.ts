@@ -6,14 +6,24 @@ import {
   StoreError,
   type StoreIdentity,
 } from '@lethe/store';
-import { bytesPerValue, MAX_STORE_ID, validateIdentity } from '@lethe/store/adapter-kit';
+import {
+  bytesPerValue,
+  checkHeadWeights,
+  LedgerBook,
+  MAX_STORE_ID,
+  validateIdentity,
+} from '@lethe/store/adapter-kit';
 import Database from 'better-sqlite3';
 import {
   APPLICATION_ID,
   corruptStoreError,
   ERASED_TABLE,
   FORMAT_NAME,
+  HEAD_TABLE,
+  LEDGER_SCHEMA,
+  LEDGER_TABLE,
   MANIFEST_TABLE,
+  READABLE_VERSIONS,
   ROWS_TABLE,
   SCHEMA,
   SQLITE_FORMAT_VERSION,
@@ -24,6 +34,7 @@ import {
   type CommitHook,
   checkpoint,
   checkStoredRow,
+  decodeWeights,
   SqliteStore,
   type SqliteStoreState,
 } from './sqlite-store.js';
@@ -125,6 +136,10 @@ export async function openSqliteStoreWithHook(
       initialize(db, identity);
       tables.push(...listTables(db));
     }
+    if (!tables.includes(LEDGER_TABLE) && storedVersion(db) === 1) {
+      upgradeFromVersion1(db);
+      tables.push(...listTables(db));
+    }
     const missing = TABLES.filter((t) => !tables.includes(t));
     if (missing.length > 0) {
       throw corruptStoreError(file, `table ${missing.join(', ')} is missing`);
@@ -132,7 +147,7 @@ export async function openSqliteStoreWithHook(
     const stored = readManifest(db, file);
     assertManifestMatches(stored.identity, identity);
     if (options.verify !== false) verifyAll(db, file, identity);
-    const state = loadState(db, file, stored.rowCount);
+    const state = loadState(db, file, stored.rowCount, identity.d);
     // A crash between an erase's commit and its checkpoint leaves old pages in the log.
     checkpoint(db, file);
     return new SqliteStore(db, file, identity, state, hook);
@@ -216,7 +231,7 @@ function readManifest(
   if (row.format_version !== SQLITE_FORMAT_VERSION) {
     throw new StoreError(
       'corrupt-store',
-      `Approximator store ${file} has format version ${String(row.format_version)}, but this version of @lethe/store-sqlite reads version ${SQLITE_FORMAT_VERSION}; open it with the version that wrote it.`,
+      `Approximator store ${file} has format version ${String(row.format_version)}, but this version of @lethe/store-sqlite reads versions ${READABLE_VERSIONS.join(' and ')}; open it with the version that wrote it.`,
     );
   }
   const applicationId = db.pragma('application_id', { simple: true });
@@ -267,8 +282,64 @@ function verifyAll(db: Database.Database, file: string, identity: StoreIdentity)
   }
 }
 
+/** The manifest's format_version, or undefined when it cannot be read (checked later). */
+function storedVersion(db: Database.Database): unknown {
+  try {
+    return db.prepare(`SELECT format_version FROM ${MANIFEST_TABLE}`).pluck().get();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds the ledger tables to a version 1 store, in one transaction. */
+function upgradeFromVersion1(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(LEDGER_SCHEMA);
+    db.prepare(`UPDATE ${MANIFEST_TABLE} SET format_version = ?`).run(SQLITE_FORMAT_VERSION);
+    db.pragma(`user_version = ${SQLITE_FORMAT_VERSION}`);
+  })();
+}
+
+/** The ledger and the head weights, checked against each other. */
+function loadLedger(
+  db: Database.Database,
+  file: string,
+  d: number,
+): { ledger: LedgerBook; head: Float32Array | undefined } {
+  const fail = (problem: string) => corruptStoreError(file, `${LEDGER_TABLE}: ${problem}`);
+  const rows = db
+    .prepare<[], [number, string]>(`SELECT request, entry FROM ${LEDGER_TABLE} ORDER BY request`)
+    .raw(true)
+    .all();
+  const entries = rows.map(([request, text]) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw fail(`entry ${request} is not valid JSON`);
+    }
+  });
+  const ledger = new LedgerBook(entries, fail);
+  const blobs = db.prepare<[], Uint8Array>(`SELECT weights FROM ${HEAD_TABLE}`).pluck().all();
+  if (blobs.length > 1) throw fail(`${HEAD_TABLE} holds ${blobs.length} rows instead of one`);
+  const blob = blobs[0];
+  if (blob !== undefined && blob.length !== d * 4) {
+    throw corruptStoreError(
+      file,
+      `${HEAD_TABLE}: the weights take ${blob.length} bytes, not ${d * 4}`,
+    );
+  }
+  const head = blob === undefined ? undefined : decodeWeights(blob);
+  checkHeadWeights(head, ledger, (problem) => corruptStoreError(file, `${HEAD_TABLE}: ${problem}`));
+  return { ledger, head };
+}
+
 /** Live and erased ids, checked against each other and against the manifest's row count. */
-function loadState(db: Database.Database, file: string, rowCount: number): SqliteStoreState {
+function loadState(
+  db: Database.Database,
+  file: string,
+  rowCount: number,
+  d: number,
+): SqliteStoreState {
   const ids = Int32Array.from(
     db.prepare<[], number>(`SELECT id FROM ${ROWS_TABLE} ORDER BY id`).pluck().all(),
     (id) => checkStoredId(file, ROWS_TABLE, id),
@@ -289,7 +360,7 @@ function loadState(db: Database.Database, file: string, rowCount: number): Sqlit
   if (both !== undefined) {
     throw corruptStoreError(file, `id ${both} is both in ${ROWS_TABLE} and in ${ERASED_TABLE}`);
   }
-  return { ids, erased };
+  return { ids, erased, ...loadLedger(db, file, d) };
 }
 
 function checkStoredId(file: string, table: string, id: number): number {

@@ -3,14 +3,33 @@ import { storeIoError } from '@lethe/store/adapter-kit';
 
 /** `format` in the manifest table: what kind of database this is. */
 export const FORMAT_NAME = 'lethe-approximator-store-sqlite';
-export const SQLITE_FORMAT_VERSION = 1;
+export const SQLITE_FORMAT_VERSION = 2;
+/** Version 1 is version 2 without the ledger tables; opening one adds them. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** `PRAGMA application_id` of a store database: "LETH". */
 export const APPLICATION_ID = 0x4c455448;
 
 export const MANIFEST_TABLE = 'lethe_manifest';
 export const ROWS_TABLE = 'lethe_rows';
 export const ERASED_TABLE = 'lethe_erased';
-export const TABLES = [MANIFEST_TABLE, ROWS_TABLE, ERASED_TABLE] as const;
+export const LEDGER_TABLE = 'lethe_ledger';
+export const HEAD_TABLE = 'lethe_head';
+export const TABLES = [MANIFEST_TABLE, ROWS_TABLE, ERASED_TABLE, LEDGER_TABLE, HEAD_TABLE] as const;
+
+/**
+ * The deletion ledger: one JSON DeletionEntry per committed deletion, and the weights after the
+ * last one (d float32, little-endian).
+ */
+export const LEDGER_SCHEMA = `
+CREATE TABLE ${LEDGER_TABLE} (
+  request INTEGER PRIMARY KEY,
+  entry TEXT NOT NULL
+) STRICT;
+CREATE TABLE ${HEAD_TABLE} (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  weights BLOB NOT NULL
+) STRICT;
+`;
 
 /**
  * The whole schema. STRICT tables make SQLite enforce the column types. A row is one BLOB of
@@ -36,7 +55,7 @@ CREATE TABLE ${ROWS_TABLE} (
 CREATE TABLE ${ERASED_TABLE} (
   id INTEGER PRIMARY KEY
 ) STRICT;
-`;
+${LEDGER_SCHEMA}`;
 
 export const FIX =
   'Fix: restore the database file from a backup, or recompute the approximators into a new store (openSqliteStore(newPath, expected, { create: true })).';

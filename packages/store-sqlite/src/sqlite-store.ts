@@ -1,6 +1,8 @@
 import { crc32 } from 'node:zlib';
 import {
   type ApproximatorStore,
+  type DeletionCommit,
+  type DeletionEntry,
   type RowBlock,
   StoreError,
   type StoreIdentity,
@@ -10,6 +12,7 @@ import {
   bytesPerValue,
   decodeRows,
   encodeRows,
+  type LedgerBook,
   requireLiveIds,
   type StoreIdState,
   validateBlockRange,
@@ -22,6 +25,8 @@ import ndarray from 'ndarray';
 import {
   corruptStoreError,
   ERASED_TABLE,
+  HEAD_TABLE,
+  LEDGER_TABLE,
   MANIFEST_TABLE,
   ROWS_TABLE,
   SQLITE_FORMAT_VERSION,
@@ -54,6 +59,23 @@ export interface SqliteStoreState {
   /** Live ids, ascending. */
   readonly ids: Int32Array;
   readonly erased: Iterable<number>;
+  readonly ledger: LedgerBook;
+  readonly head: Float32Array | undefined;
+}
+
+/** Head weights as stored: d float32, little-endian. */
+export function encodeWeights(weights: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(weights.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < weights.length; i++) view.setFloat32(4 * i, weights[i]!, true);
+  return bytes;
+}
+
+export function decodeWeights(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
 }
 
 export class SqliteStore implements ApproximatorStore {
@@ -64,6 +86,8 @@ export class SqliteStore implements ApproximatorStore {
   readonly #hook: CommitHook | undefined;
   readonly #live: Set<number>;
   readonly #erased: Set<number>;
+  readonly #ledger: LedgerBook;
+  #head: Float32Array | undefined;
   #sortedIds: Int32Array | null;
   #closed = false;
 
@@ -91,6 +115,8 @@ export class SqliteStore implements ApproximatorStore {
     this.#live = new Set(state.ids);
     this.#sortedIds = state.ids;
     this.#erased = new Set(state.erased);
+    this.#ledger = state.ledger;
+    this.#head = state.head;
     // Every statement is prepared once. Reads of many ids are one statement: the ids go in as
     // one JSON array, which json_each turns into a table SQLite looks up by primary key.
     this.#upsert = prepareUpsert(db, 1);
@@ -231,6 +257,71 @@ export class SqliteStore implements ApproximatorStore {
     // the log. Opening a store does the same, in case a crash came between commit and here.
     this.#run('erase (checkpoint)', () => checkpoint(this.#db, this.#path));
     hook?.('checkpointed');
+  }
+
+  async commitDeletion(commit: DeletionCommit): Promise<DeletionEntry> {
+    this.#assertOpen('commitDeletion');
+    const { entry, erase } = this.#ledger.prepare(commit, this.#identity.d);
+    requireLiveIds('commitDeletion', erase, (id) => this.#stateOf(id));
+    const weights = Float32Array.from(commit.weights);
+    const json = JSON.stringify(Array.from(erase));
+    const hook = this.#hook;
+    this.#run('commitDeletion', () => {
+      // One transaction: the rows' erasure, the ledger entry and the head weights land together.
+      this.#db.transaction(() => {
+        if (erase.length > 0) {
+          const { changes } = this.#deleteMany.run(json);
+          if (changes !== erase.length) {
+            throw corruptStoreError(
+              this.#path,
+              `commitDeletion found ${changes} of the ${erase.length} rows it was asked to delete in ${ROWS_TABLE}, though all are live`,
+            );
+          }
+          this.#insertErased.run(json);
+          this.#setRowCount.run(this.#live.size - erase.length);
+        }
+        this.#db
+          .prepare(`INSERT INTO ${LEDGER_TABLE} (request, entry) VALUES (?, ?)`)
+          .run(entry.request, JSON.stringify(entry));
+        this.#db
+          .prepare(
+            `INSERT INTO ${HEAD_TABLE} (singleton, weights) VALUES (1, ?)
+             ON CONFLICT (singleton) DO UPDATE SET weights = excluded.weights`,
+          )
+          .run(encodeWeights(weights));
+        hook?.('rows-written');
+      })();
+    });
+    hook?.('committed');
+    for (const id of erase) {
+      this.#live.delete(id);
+      this.#erased.add(id);
+    }
+    this.#sortedIds = null;
+    this.#ledger.append(entry);
+    this.#head = weights;
+    // As in erase: the log may hold the erased rows' pages and the old head weights.
+    try {
+      this.#run('commitDeletion (checkpoint)', () => checkpoint(this.#db, this.#path));
+    } catch (error) {
+      throw new StoreError(
+        'io',
+        `commitDeletion: the deletion is committed (ledger entry ${entry.request}; deletions() lists it), but checkpointing ${this.#path} failed (${(error as Error).message}); the write-ahead log keeps old pages until the store is opened again, which checkpoints it.`,
+        { cause: error },
+      );
+    }
+    hook?.('checkpointed');
+    return entry;
+  }
+
+  async deletions(): Promise<readonly DeletionEntry[]> {
+    this.#assertOpen('deletions');
+    return [...this.#ledger.entries];
+  }
+
+  async headWeights(): Promise<Float32Array | undefined> {
+    this.#assertOpen('headWeights');
+    return this.#head?.slice();
   }
 
   async has(id: number): Promise<boolean> {

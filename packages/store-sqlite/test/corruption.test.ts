@@ -126,8 +126,8 @@ describe('sqlite store: a damaged database fails to open, naming the problem and
   it('a manifest that is not a Lethe manifest', async () => {
     const format = await openAfter(edit("UPDATE lethe_manifest SET format = 'other'"));
     expect(format.message).toMatch(/lethe_manifest: format is "other"/);
-    const version = await openAfter(edit('UPDATE lethe_manifest SET format_version = 2'));
-    expect(version.message).toMatch(/format version 2, but this version .* reads version 1/);
+    const version = await openAfter(edit('UPDATE lethe_manifest SET format_version = 3'));
+    expect(version.message).toMatch(/format version 3, but this version .* reads versions 1 and 2/);
     const application = await openAfter(async (path) => {
       const db = new Database(path);
       db.pragma('application_id = 7');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
@@ -98,6 +99,23 @@ const anyErasedBytes = async (path: string) => {
   return erasedWindows().some((w) => containsBytes(files, w));
 };
 
+/** Forgets ERASE's ids in one deletion commit, from weights 0 to HEAD. */
+const HEAD = Array.from({ length: d }, (_, j) => 0.25 + j);
+const DELETION = {
+  op: 'commitDeletion',
+  commit: {
+    request: 0,
+    requestId: 'request-7-2',
+    ids: ERASE.ids,
+    mode: 'batch',
+    weights: HEAD,
+    weightsBeforeSha256: createHash('sha256')
+      .update(new Uint8Array(4 * d))
+      .digest('hex'),
+    erase: ERASE.ids,
+  },
+};
+
 const cases: { name: string; operation: object; steps: CommitStep[]; after: () => State }[] = [
   {
     name: 'writeRows of 5000 rows (40 MB, 5 of them overwrites)',
@@ -108,6 +126,12 @@ const cases: { name: string; operation: object; steps: CommitStep[]; after: () =
   {
     name: 'erase',
     operation: ERASE,
+    steps: ['rows-written', 'committed', 'checkpointed'],
+    after: afterErase,
+  },
+  {
+    name: 'commitDeletion (erase, ledger entry, head weights)',
+    operation: DELETION,
     steps: ['rows-written', 'committed', 'checkpointed'],
     after: afterErase,
   },
@@ -129,7 +153,8 @@ describe('sqlite store: a process killed mid-commit leaves a readable store', ()
             // Half of the uncommitted write was already in the log on disk when the process died.
             expect(wal?.size ?? 0).toBeGreaterThan(4 * 2 ** 20);
           }
-          if (operation === ERASE) {
+          const erases = operation === ERASE || operation === DELETION;
+          if (erases) {
             // Until a checkpoint, the erased rows' old pages are still in the files.
             expect(await anyErasedBytes(path)).toBe(step !== 'checkpointed');
           }
@@ -138,7 +163,14 @@ describe('sqlite store: a process killed mid-commit leaves a readable store', ()
           try {
             const previous = stateFor(seedRows());
             expectState(await stateOf(store), committed ? after() : previous);
-            if (operation === ERASE) {
+            if (operation === DELETION) {
+              // The ledger entry and the head weights land with the erasure, or none of them.
+              const ledger = await store.deletions();
+              expect(ledger.map((e) => e.requestId)).toEqual(committed ? ['request-7-2'] : []);
+              const head = await store.headWeights();
+              expect(head).toEqual(committed ? Float32Array.from(HEAD) : undefined);
+            }
+            if (erases) {
               // Opening checkpointed the log: the erased rows' bytes are gone once it committed.
               expect(await anyErasedBytes(path)).toBe(!committed);
               if (committed) await expect(store.readRows([2])).rejects.toThrow(/id 2 was erased/);

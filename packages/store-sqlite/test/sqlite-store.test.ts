@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -169,7 +170,7 @@ describe('sqlite store layout', () => {
           {
             singleton: 1,
             format: 'lethe-approximator-store-sqlite',
-            format_version: 1,
+            format_version: 2,
             model_digest: identity.modelDigest,
             layout_digest: identity.layoutDigest,
             trajectory_digest: identity.trajectoryDigest,
@@ -193,6 +194,43 @@ describe('sqlite store layout', () => {
         db.close();
       }
     });
+  });
+
+  it('opens a version 1 store (no ledger tables) by adding them, and commits deletions in it', async () => {
+    const { path, remove } = await tempDb();
+    try {
+      const store = await openSqliteStore(path, identity, { create: true });
+      await store.writeRows([1, 2], testRows([1, 2], identity.d));
+      await store.close();
+      const db = new Database(path);
+      db.exec('DROP TABLE lethe_ledger; DROP TABLE lethe_head');
+      db.prepare('UPDATE lethe_manifest SET format_version = 1').run();
+      db.pragma('user_version = 1');
+      db.close();
+      const upgraded = await openSqliteStore(path, identity);
+      expect(await upgraded.deletions()).toEqual([]);
+      const weights = new Float32Array(identity.d).fill(0.5);
+      await upgraded.commitDeletion({
+        request: 0,
+        requestId: 'r0',
+        ids: [2],
+        mode: 'online',
+        weights,
+        // The zero weights' bytes are the same in either byte order.
+        weightsBeforeSha256: createHash('sha256')
+          .update(new Uint8Array(4 * identity.d))
+          .digest('hex'),
+        erase: [2],
+      });
+      await upgraded.close();
+      const again = await openSqliteStore(path, identity);
+      expect((await again.deletions()).map((e) => e.requestId)).toEqual(['r0']);
+      expect(await again.headWeights()).toEqual(weights);
+      expect(again.manifest.formatVersion).toBe(2);
+      await again.close();
+    } finally {
+      await remove();
+    }
   });
 
   it('stores float16 rows at two bytes per value', async () => {

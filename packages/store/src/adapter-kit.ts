@@ -5,6 +5,7 @@
 
 export { storeIoError } from './errors.js';
 export { decodeFloat16, encodeFloat16, FLOAT16_MAX, roundToFloat16 } from './float16.js';
+export { checkHeadWeights, LedgerBook } from './ledger.js';
 export { bytesPerValue, decodeRows, encodeRows } from './row-codec.js';
 export {
   MAX_STORE_ID,

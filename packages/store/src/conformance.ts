@@ -2,11 +2,11 @@
 // packages run with their own test runner. The runner's describe/it/expect are passed in, so
 // @lethe/store does not depend on vitest at run time.
 
-import { Rng } from '@lethe/core';
+import { Rng, weightsSha256 } from '@lethe/core';
 import { StoreError } from './errors.js';
 import { FLOAT16_OVERFLOW, roundToFloat16, toFloat16Bits } from './float16.js';
 import { snapshotStore, storeRejection } from './test-support.js';
-import type { ApproximatorStore, StoreDType, StoreIdentity } from './types.js';
+import type { ApproximatorStore, DeletionCommit, StoreDType, StoreIdentity } from './types.js';
 
 export interface ConformanceAssertion {
   toBe(expected: unknown): void;
@@ -102,6 +102,120 @@ export function describeStoreConformance(
           expect(Number.isInteger(store.manifest.formatVersion)).toBe(true);
           expect(await store.liveIds()).toEqual(new Int32Array(0));
           expect(await store.has(0)).toBe(false);
+        }),
+      );
+
+      it(
+        'commits a deletion: rows erased, ledger entry appended, head weights replaced',
+        run(3, async ({ store }) => {
+          expect(await store.deletions()).toEqual([]);
+          expect(await store.headWeights()).toBe(undefined);
+          await store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 3));
+          const start = new Float32Array([1, 2, 3]);
+          const after = new Float32Array([1.5, 2, 2.75]);
+          const release = {
+            mode: 'online' as const,
+            requestIds: ['req-a'],
+            sigma: 0.5,
+            sensitivity: 0.1,
+            epsilon: 1,
+            delta: 1e-5,
+          };
+          const entry = await store.commitDeletion(
+            deletionCommit(0, 'req-a', [2], start, after, { release }),
+          );
+          expect(entry.request).toBe(0);
+          expect(entry.ids).toEqual([2]);
+          expect(entry.weightsBeforeSha256).toBe(weightsSha256(start));
+          expect(entry.weightsSha256).toBe(weightsSha256(after));
+          expect(entry.release).toEqual(release);
+          expect(Number.isNaN(Date.parse(entry.committedAt))).toBe(false);
+          expect(await store.has(2)).toBe(false);
+          expect(store.manifest.rowCount).toBe(2);
+          await rejects(store.readRows([2]), /id 2/, /erased/);
+          expect(await store.headWeights()).toEqual(after);
+          // A second deletion chains on the first's weights; ids without rows (a lazy source's)
+          // are recorded without erasing anything.
+          const third = new Float32Array([0, 0, 1]);
+          await store.commitDeletion({
+            ...deletionCommit(1, 'req-b', [3, 7], after, third),
+            erase: [3],
+          });
+          const ledger = await store.deletions();
+          expect(ledger.map((e) => [e.request, e.requestId, e.ids])).toEqual([
+            [0, 'req-a', [2]],
+            [1, 'req-b', [3, 7]],
+          ]);
+          expect(ledger[1]!.weightsBeforeSha256).toBe(ledger[0]!.weightsSha256);
+          expect(await store.headWeights()).toEqual(third);
+          expect(Array.from(await store.liveIds())).toEqual([1]);
+        }),
+      );
+
+      it(
+        'refuses a commit that is stale, repeated or malformed, and changes nothing',
+        run(2, async ({ store }) => {
+          await store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 2));
+          const w0 = new Float32Array([1, 1]);
+          const w1 = new Float32Array([2, 2]);
+          await store.commitDeletion(deletionCommit(0, 'r0', [1], w0, w1));
+          const before = await snapshotStore(store);
+          const refused = async (commit: DeletionCommit, code: string, pattern: RegExp) => {
+            const error = await storeRejection(store.commitDeletion(commit));
+            expect(error.code).toBe(code);
+            expect(error.message).toMatch(pattern);
+          };
+          await refused(
+            deletionCommit(0, 'r1', [2], w1, w0),
+            'ledger-conflict',
+            /request 0.*holds 1/,
+          );
+          await refused(deletionCommit(1, 'r1', [2], w0, w1), 'ledger-conflict', /headWeights/);
+          await refused(deletionCommit(1, 'r0', [2], w1, w0), 'duplicate-request', /"r0".*entry 0/);
+          await refused(
+            deletionCommit(1, 'r1', [1], w1, w0),
+            'already-forgotten',
+            /sample 1.*entry 0/,
+          );
+          await refused(
+            { ...deletionCommit(1, 'r1', [2], w1, w0), erase: [3] },
+            'invalid-argument',
+            /erase lists 3/,
+          );
+          await refused(deletionCommit(1, 'r1', [9], w1, w0), 'unknown-id', /9/);
+          await refused(
+            deletionCommit(1, 'r1', [2], w1, new Float32Array(3)),
+            'invalid-argument',
+            /length d = 2/,
+          );
+          await refused(
+            deletionCommit(1, 'r1', [2], w1, new Float32Array([0, Number.NaN])),
+            'invalid-rows',
+            /weights\[1\] is NaN/,
+          );
+          await refused(deletionCommit(1, '', [2], w1, w0), 'invalid-argument', /requestId/);
+          await refused(
+            deletionCommit(1, 'r1', [2, 2], w1, w0),
+            'invalid-argument',
+            /id 2 appears twice/,
+          );
+          await refused(
+            deletionCommit(1, 'r1', [2], w1, w0, {
+              release: {
+                mode: 'online',
+                requestIds: ['r1'],
+                sigma: -1,
+                sensitivity: 1,
+                epsilon: 1,
+                delta: 0.1,
+              },
+            }),
+            'invalid-argument',
+            /release must be/,
+          );
+          expect(await snapshotStore(store)).toEqual(before);
+          expect((await store.deletions()).length).toBe(1);
+          expect(await store.headWeights()).toEqual(w1);
         }),
       );
 
@@ -397,6 +511,33 @@ export function describeStoreConformance(
       if (options.persistent !== true) return;
 
       it(
+        'keeps the deletion ledger and head weights across a reopen, and the old head leaves no bytes',
+        run(8, async (ctx) => {
+          const reopen = required(ctx.harness, 'reopen');
+          const persistedBytes = required(ctx.harness, 'persistedBytes');
+          await ctx.store.writeRows([1, 2, 3], rowsFor([1, 2, 3], 8));
+          const w0 = new Float32Array(8);
+          const w1 = new Float32Array(8).map((_, j) => 3000.5 + 17 * j);
+          const w2 = new Float32Array(8).map((_, j) => -2000.25 - 13 * j);
+          await ctx.store.commitDeletion(deletionCommit(0, 'first', [1], w0, w1));
+          const windows = byteWindows(w1, 'float32', 4);
+          expect(await foundWindows(persistedBytes, windows)).toBe(windows.length);
+          await ctx.store.commitDeletion(deletionCommit(1, 'second', [2, 3], w1, w2));
+          // The weights before a deletion carry the forgotten samples' influence: gone at rest.
+          expect(await foundWindows(persistedBytes, windows)).toBe(0);
+          const ledger = await ctx.store.deletions();
+          await ctx.store.close();
+          ctx.store = await reopen();
+          expect(await ctx.store.deletions()).toEqual(ledger);
+          expect(await ctx.store.headWeights()).toEqual(w2);
+          await rejects(
+            ctx.store.commitDeletion(deletionCommit(2, 'first', [4], w2, w0)),
+            /already committed/,
+          );
+        }),
+      );
+
+      it(
         'keeps rows, erased ids and the manifest across a reopen',
         run(3, async (ctx) => {
           const reopen = required(ctx.harness, 'reopen');
@@ -445,6 +586,27 @@ function required<K extends 'reopen' | 'persistedBytes'>(
     );
   }
   return value as NonNullable<ConformanceHarness[K]>;
+}
+
+/** A deletion commit for the suite: `before` and `after` are the weights around it. */
+function deletionCommit(
+  request: number,
+  requestId: string,
+  ids: number[],
+  before: Float32Array,
+  after: Float32Array,
+  extra: Partial<DeletionCommit> = {},
+): DeletionCommit {
+  return {
+    request,
+    requestId,
+    ids,
+    mode: ids.length === 1 ? 'online' : 'batch',
+    weights: after,
+    weightsBeforeSha256: weightsSha256(before),
+    erase: ids,
+    ...extra,
+  };
 }
 
 /** Row values that float16 represents exactly (multiples of 1/8 below 128), distinct per id. */

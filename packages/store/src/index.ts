@@ -7,6 +7,9 @@ export { assertManifestMatches } from './manifest-match.js';
 export { createMemoryStore } from './memory-store.js';
 export type {
   ApproximatorStore,
+  DeletionCommit,
+  DeletionEntry,
+  LedgerRelease,
   RowBlock,
   StoreDType,
   StoreIdentity,

@@ -1,7 +1,15 @@
 import ndarray from 'ndarray';
 import { StoreError } from './errors.js';
+import { LedgerBook } from './ledger.js';
 import { bytesPerValue, decodeRows, encodeRows } from './row-codec.js';
-import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from './types.js';
+import type {
+  ApproximatorStore,
+  DeletionCommit,
+  DeletionEntry,
+  RowBlock,
+  StoreIdentity,
+  StoreManifest,
+} from './types.js';
 import {
   requireLiveIds,
   validateBlockRange,
@@ -30,6 +38,8 @@ class MemoryStore implements ApproximatorStore {
   readonly #erased = new Set<number>();
   #sortedIds: Int32Array | null = null;
   #closed = false;
+  readonly #ledger = new LedgerBook([], (problem) => new StoreError('corrupt-store', problem));
+  #head: Float32Array | undefined;
 
   constructor(identity: StoreIdentity) {
     this.#identity = identity;
@@ -74,6 +84,31 @@ class MemoryStore implements ApproximatorStore {
     this.#assertOpen('erase');
     const idList = validateIds('erase', ids);
     requireLiveIds('erase', idList, (id) => this.#stateOf(id));
+    this.#drop(idList);
+  }
+
+  async commitDeletion(commit: DeletionCommit): Promise<DeletionEntry> {
+    this.#assertOpen('commitDeletion');
+    const { entry, erase } = this.#ledger.prepare(commit, this.#identity.d);
+    requireLiveIds('commitDeletion', erase, (id) => this.#stateOf(id));
+    // Everything is checked; nothing below can fail, so the three changes land together.
+    this.#drop(erase);
+    this.#ledger.append(entry);
+    this.#head = Float32Array.from(commit.weights);
+    return entry;
+  }
+
+  async deletions(): Promise<readonly DeletionEntry[]> {
+    this.#assertOpen('deletions');
+    return [...this.#ledger.entries];
+  }
+
+  async headWeights(): Promise<Float32Array | undefined> {
+    this.#assertOpen('headWeights');
+    return this.#head?.slice();
+  }
+
+  #drop(idList: Int32Array): void {
     for (const id of idList) {
       // Zero the bytes before dropping them, so no copy of the vector waits for the collector.
       this.#rows.get(id)!.fill(0);

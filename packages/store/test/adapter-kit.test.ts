@@ -20,8 +20,10 @@ describe('surfaces', () => {
     ]);
     expect(Object.keys(store).sort()).toEqual([
       'FLOAT16_MAX',
+      'LedgerBook',
       'MAX_STORE_ID',
       'bytesPerValue',
+      'checkHeadWeights',
       'decodeFloat16',
       'decodeRows',
       'encodeFloat16',

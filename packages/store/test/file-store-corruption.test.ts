@@ -88,10 +88,10 @@ describe('file store: a damaged store fails to open, naming the file, the proble
     const error = await openAfter(async (dir, manifest) => {
       await writeFile(
         join(dir, 'manifest.json'),
-        JSON.stringify({ ...manifest, formatVersion: 2 }),
+        JSON.stringify({ ...manifest, formatVersion: 3 }),
       );
     });
-    expect(error.message).toMatch(/formatVersion 2, but this @lethe\/store reads version 1/);
+    expect(error.message).toMatch(/formatVersion 3, but this @lethe\/store reads versions 1 and 2/);
   });
 
   it('a segment whose header disagrees with the manifest, checksums intact', async () => {

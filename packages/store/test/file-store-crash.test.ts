@@ -12,6 +12,7 @@ import {
   testRows,
 } from '../src/conformance.js';
 import type { CommitStep } from '../src/file-store/durable-fs.js';
+import { sha256Hex } from '../src/file-store/format.js';
 import { openFileStore } from '../src/index.js';
 import { distModule, filesIn } from './helpers.js';
 
@@ -62,6 +63,17 @@ async function storeFiles(dir: string) {
   return files;
 }
 
+/** The deletion the commitDeletion case commits: sample 2, from weights 0 to HEAD. */
+const HEAD = Array.from({ length: d }, (_, j) => 0.5 + j);
+const ERASE_2 = (before: Awaited<ReturnType<typeof seedStore>>) => {
+  const keep = before.ids.map((id, i) => [id, i] as const).filter(([id]) => id !== 2);
+  return {
+    manifest: { ...before.manifest, rowCount: keep.length },
+    ids: keep.map(([id]) => id),
+    rows: keep.flatMap(([, i]) => before.rows.slice(i * d, (i + 1) * d)),
+  };
+};
+
 const operations = [
   {
     name: 'writeRows (an overwrite and a new id)',
@@ -78,17 +90,22 @@ const operations = [
       };
     },
   },
+  { name: 'erase', operation: { op: 'erase', ids: [2] }, expectAfter: ERASE_2 },
   {
-    name: 'erase',
-    operation: { op: 'erase', ids: [2] },
-    expectAfter: (before: Awaited<ReturnType<typeof seedStore>>) => {
-      const keep = before.ids.map((id, i) => [id, i] as const).filter(([id]) => id !== 2);
-      return {
-        manifest: { ...before.manifest, rowCount: keep.length },
-        ids: keep.map(([id]) => id),
-        rows: keep.flatMap(([, i]) => before.rows.slice(i * d, (i + 1) * d)),
-      };
+    name: 'commitDeletion (erase, ledger entry, head weights)',
+    operation: {
+      op: 'commitDeletion',
+      commit: {
+        request: 0,
+        requestId: 'request-2',
+        ids: [2],
+        mode: 'online',
+        weights: HEAD,
+        weightsBeforeSha256: sha256Hex(new Uint8Array(4 * d)),
+        erase: [2],
+      },
     },
+    expectAfter: ERASE_2,
   },
 ];
 
@@ -106,8 +123,11 @@ describe('file store: a process killed mid-commit leaves a readable store', () =
           // The dead process left its lock, and before its last step temporary or stale files.
           const left = await filesIn(dir);
           expect([...left.keys()].some((f) => f.startsWith('store.lock.'))).toBe(true);
-          const named = (text: string) =>
-            JSON.parse(text).segments.map((s: { file: string }) => s.file) as string[];
+          const named = (text: string) => {
+            const manifest = JSON.parse(text);
+            const files = manifest.segments.map((s: { file: string }) => s.file) as string[];
+            return manifest.head ? [...files, manifest.head.file as string] : files;
+          };
           const onDisk = named(new TextDecoder().decode(left.get('manifest.json')));
           const leftovers = [...left.keys()].filter(
             (f) => f !== 'manifest.json' && !f.startsWith('store.lock') && !onDisk.includes(f),
@@ -123,9 +143,17 @@ describe('file store: a process killed mid-commit leaves a readable store', () =
             expect([...(await storeFiles(dir)).keys()]).toEqual(
               ['manifest.json', ...named(manifest)].sort(),
             );
-            if (operation.op === 'erase') {
+            if (operation.op !== 'writeRows') {
               const erasedRow = float32Bytes(testRows([2], d));
               expect(containsBytes((await storeFiles(dir)).values(), erasedRow)).toBe(!committed);
+            }
+            if (operation.op === 'commitDeletion') {
+              // The ledger entry and the head weights land with the erasure, or none of them.
+              const ledger = await store.deletions();
+              expect(ledger.map((e) => e.requestId)).toEqual(committed ? ['request-2'] : []);
+              expect(await store.headWeights()).toEqual(
+                committed ? Float32Array.from(HEAD) : undefined,
+              );
             }
             // And the store takes writes again.
             await store.writeRows([20], testRows([20], d));

@@ -163,11 +163,12 @@ describe('file store layout', () => {
       const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json')));
       expect(manifest).toMatchObject({
         format: 'lethe-approximator-store',
-        formatVersion: 1,
+        formatVersion: 2,
         ...identity,
         rowCount: 3,
         generation: 1,
         erasedIds: [],
+        ledger: [],
       });
       const { manifestSha256, ...body } = manifest;
       expect(manifestSha256).toBe(sha256Hex(JSON.stringify(body)));
@@ -192,6 +193,40 @@ describe('file store layout', () => {
       const rows = new Float32Array(bytes.slice(36).buffer);
       expect(rows).toEqual(testRows([2, 5, 7], identity.d));
       expect(bytes.length).toBe(24 + 3 * 4 + 3 * identity.d * 4);
+    });
+  });
+
+  it('opens a version 1 store (no ledger) and writes version 2 at its first deletion', async () => {
+    await withStore(async (dir, store) => {
+      await store.writeRows([1, 2], testRows([1, 2], identity.d));
+      await store.close();
+      const path = join(dir, 'manifest.json');
+      const { manifestSha256: _, ledger: __, ...v2 } = JSON.parse(await readFile(path, 'utf8'));
+      const v1 = { ...v2, formatVersion: 1 };
+      await writeFile(
+        path,
+        JSON.stringify({ ...v1, manifestSha256: sha256Hex(JSON.stringify(v1)) }),
+      );
+      const old = await openFileStore(dir, identity);
+      expect(await old.deletions()).toEqual([]);
+      const weights = new Float32Array(identity.d).fill(0.25);
+      await old.commitDeletion({
+        request: 0,
+        requestId: 'r0',
+        ids: [2],
+        mode: 'online',
+        weights,
+        weightsBeforeSha256: sha256Hex(new Uint8Array(4 * identity.d)),
+        erase: [2],
+      });
+      await old.close();
+      const manifest = JSON.parse(await readFile(path, 'utf8'));
+      expect(manifest.formatVersion).toBe(2);
+      expect(manifest.ledger.map((e: { requestId: string }) => e.requestId)).toEqual(['r0']);
+      expect(manifest.head.file).toMatch(/^head-\d{8}\.bin$/);
+      const reopened = await openFileStore(dir, identity);
+      expect(await reopened.headWeights()).toEqual(weights);
+      await reopened.close();
     });
   });
 

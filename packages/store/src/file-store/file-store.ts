@@ -2,9 +2,17 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import ndarray from 'ndarray';
 import { isSystemError, StoreError, storeIoError } from '../errors.js';
+import type { LedgerBook } from '../ledger.js';
 import { bytesPerValue, decodeRows, encodeRows } from '../row-codec.js';
 import { SerialQueue } from '../serial-queue.js';
-import type { ApproximatorStore, RowBlock, StoreIdentity, StoreManifest } from '../types.js';
+import type {
+  ApproximatorStore,
+  DeletionCommit,
+  DeletionEntry,
+  RowBlock,
+  StoreIdentity,
+  StoreManifest,
+} from '../types.js';
 import {
   requireLiveIds,
   type StoreIdState,
@@ -24,10 +32,13 @@ import {
   corruptStoreError,
   FILE_FORMAT_VERSION,
   FORMAT_NAME,
+  type HeadEntry,
+  headFileName,
   MANIFEST_FILE,
   type ManifestBody,
   segmentFileName,
   serializeManifest,
+  sha256Hex,
   TEMP_SUFFIX,
 } from './format.js';
 import { buildSegment, type PendingSegment, readSegmentRows, type Segment } from './segment.js';
@@ -37,17 +48,29 @@ interface Location {
   readonly row: number;
 }
 
-/** What one commit changes: segments to add, segments to drop, ids newly erased. */
+/**
+ * What one commit changes: segments to add, segments to drop, ids newly erased; a deletion
+ * commit also appends a ledger entry and replaces the head weights.
+ */
 interface Change {
   readonly add: readonly PendingSegment[];
   readonly remove: readonly Segment[];
   readonly erased: Int32Array;
+  readonly deletion?: { readonly entry: DeletionEntry; readonly weights: Float32Array };
+}
+
+/** The head weights: their file and, in memory, the values. */
+export interface Head {
+  readonly entry: HeadEntry;
+  readonly weights: Float32Array;
 }
 
 export interface FileStoreState {
   readonly generation: number;
   readonly segments: readonly Segment[];
   readonly erased: Iterable<number>;
+  readonly ledger: LedgerBook;
+  readonly head: Head | undefined;
 }
 
 export class FileStore implements ApproximatorStore {
@@ -62,6 +85,8 @@ export class FileStore implements ApproximatorStore {
   #segments: Segment[];
   readonly #where = new Map<number, Location>();
   readonly #erased: Set<number>;
+  readonly #ledger: LedgerBook;
+  #head: Head | undefined;
   #sortedIds: Int32Array | null = null;
   #closed = false;
 
@@ -83,6 +108,8 @@ export class FileStore implements ApproximatorStore {
     this.#segments = [...state.segments];
     for (const segment of this.#segments) this.#index(segment);
     this.#erased = new Set(state.erased);
+    this.#ledger = state.ledger;
+    this.#head = state.head;
   }
 
   get manifest(): StoreManifest {
@@ -153,6 +180,36 @@ export class FileStore implements ApproximatorStore {
     });
   }
 
+  commitDeletion(commit: DeletionCommit): Promise<DeletionEntry> {
+    return this.#run('commitDeletion', async () => {
+      this.#assertOpen('commitDeletion');
+      const { entry, erase } = this.#ledger.prepare(commit, this.#identity.d);
+      requireLiveIds('commitDeletion', erase, (id) => this.#stateOf(id));
+      const weights = Float32Array.from(commit.weights);
+      const change = await this.#planWithout(erase, this.#generation + 1);
+      await this.#commit(
+        'commitDeletion',
+        { ...change, erased: erase, deletion: { entry, weights } },
+        true,
+      );
+      return entry;
+    });
+  }
+
+  deletions(): Promise<readonly DeletionEntry[]> {
+    return this.#run('deletions', async () => {
+      this.#assertOpen('deletions');
+      return [...this.#ledger.entries];
+    });
+  }
+
+  headWeights(): Promise<Float32Array | undefined> {
+    return this.#run('headWeights', async () => {
+      this.#assertOpen('headWeights');
+      return this.#head?.weights.slice();
+    });
+  }
+
   has(id: number): Promise<boolean> {
     return this.#run('has', async () => {
       this.#assertOpen('has');
@@ -216,6 +273,9 @@ export class FileStore implements ApproximatorStore {
     ];
     const erased = new Set(this.#erased);
     for (const id of change.erased) erased.add(id);
+    const head = change.deletion && headOf(change.deletion.weights, generation);
+    const ledger = [...this.#ledger.entries, ...(change.deletion ? [change.deletion.entry] : [])];
+    const headEntry = head?.entry ?? this.#head?.entry;
     const body: ManifestBody = {
       format: FORMAT_NAME,
       formatVersion: FILE_FORMAT_VERSION,
@@ -229,17 +289,23 @@ export class FileStore implements ApproximatorStore {
         sha256: s.sha256,
       })),
       erasedIds: Array.from(erased).sort((a, b) => a - b),
+      ledger,
+      ...(headEntry === undefined ? {} : { head: headEntry }),
     };
+    const files = [
+      ...change.add.map((p) => ({ file: p.segment.file, chunks: p.chunks })),
+      ...(head ? [{ file: head.entry.file, chunks: [head.bytes] }] : []),
+    ];
     const written: string[] = [];
     try {
-      for (const { segment, chunks } of change.add) {
-        written.push(segment.file + TEMP_SUFFIX);
-        await writeTempFile(dir, segment.file, chunks, hook);
+      for (const { file, chunks } of files) {
+        written.push(file + TEMP_SUFFIX);
+        await writeTempFile(dir, file, chunks, hook);
         await hook?.('segment-tmp-written');
       }
-      for (const { segment } of change.add) {
-        written.push(segment.file);
-        await renameTempFile(dir, segment.file);
+      for (const { file } of files) {
+        written.push(file);
+        await renameTempFile(dir, file);
       }
       await syncDirectory(dir);
       await hook?.('segments-renamed');
@@ -255,27 +321,35 @@ export class FileStore implements ApproximatorStore {
         { cause: error },
       );
     }
+    const oldHead = head ? this.#head : undefined;
     this.#apply(generation, change, segments, erased);
+    if (head) this.#head = { entry: head.entry, weights: change.deletion!.weights };
     try {
       await syncDirectory(dir);
       await hook?.('manifest-renamed');
-      for (const segment of change.remove) {
-        const path = join(dir, segment.file);
+      // An old head holds weights from before the deletion: scrubbed like an erased row.
+      const old = [...change.remove.map((s) => s.file), ...(oldHead ? [oldHead.entry.file] : [])];
+      for (const file of old) {
+        const path = join(dir, file);
         await (scrub ? scrubAndRemove(path) : rm(path, { force: true }));
       }
       await syncDirectory(dir);
       await hook?.('old-segments-removed');
     } catch (error) {
       if (!scrub) return; // only stale copies remain; the next open deletes them
+      const what = change.deletion
+        ? `the deletion is committed (ledger entry ${change.deletion.entry.request}; deletions() lists it)`
+        : 'the ids are erased from the manifest';
       throw new StoreError(
         'io',
-        `${op}: the ids are erased from the manifest, but removing their old segment files from ${dir} failed (${(error as Error).message}); those bytes stay on disk until the store is opened again, which deletes them.`,
+        `${op}: ${what}, but removing the old files from ${dir} failed (${(error as Error).message}); those bytes stay on disk until the store is opened again, which deletes them.`,
         { cause: error },
       );
     }
   }
 
   #apply(generation: number, change: Change, segments: Segment[], erased: Set<number>): void {
+    if (change.deletion) this.#ledger.append(change.deletion.entry);
     for (const segment of change.remove) {
       for (const id of segment.ids) this.#where.delete(id);
     }
@@ -357,4 +431,18 @@ export class FileStore implements ApproximatorStore {
       );
     }
   }
+}
+
+/** The head file a deletion commit writes: d float32 little-endian, named by generation. */
+function headOf(
+  weights: Float32Array,
+  generation: number,
+): { entry: HeadEntry; bytes: Uint8Array } {
+  const bytes = new Uint8Array(weights.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < weights.length; i++) view.setFloat32(4 * i, weights[i]!, true);
+  return {
+    entry: { file: headFileName(generation), bytes: bytes.length, sha256: sha256Hex(bytes) },
+    bytes,
+  };
 }

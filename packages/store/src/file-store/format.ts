@@ -1,10 +1,14 @@
-// On-disk format of a file store, version 1. A store is a directory:
+// On-disk format of a file store, version 2. A store is a directory:
 //
 //   manifest.json        identity, row count, generation, erased ids, and for every segment its
-//                        file name, row count, byte size and SHA-256; itself checksummed
+//                        file name, row count, byte size and SHA-256; the deletion ledger and
+//                        the head weights' file; itself checksummed
 //   seg-GGGGGGGG-K.bin   immutable segments: a header, the segment's ids ascending, its rows
-//   store.lock           pid/host of the process that has the store open
+//   head-GGGGGGGG.bin    the weights after the last committed deletion: d float32, little-endian
+//   store.lock.*         one per opener (see lock.ts)
 //
+// Version 1 is version 2 without a ledger (it reads as an empty one); the first commit of a
+// version 1 store writes version 2.
 // A segment is: "LETHESEG" | u32 formatVersion | u32 dtype (1 float32, 2 float16) | u32 d |
 // u32 rowCount | i32 ids[rowCount] | rows[rowCount][d] in dtype, all little-endian. Every id
 // lives in exactly one segment. Files are never modified in place: a change writes new segments
@@ -16,7 +20,11 @@ import type { StoreDType, StoreIdentity } from '../types.js';
 import { MAX_STORE_ID } from '../validate.js';
 
 export const FORMAT_NAME = 'lethe-approximator-store';
-export const FILE_FORMAT_VERSION = 1;
+export const FILE_FORMAT_VERSION = 2;
+/** Versions this code reads. */
+const READABLE_VERSIONS = [1, 2];
+/** Segment files did not change in version 2: their header still says 1. */
+export const SEGMENT_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const LOCK_FILE = 'store.lock';
 export const TEMP_SUFFIX = '.tmp';
@@ -24,6 +32,7 @@ export const SEGMENT_MAGIC = 'LETHESEG';
 export const SEGMENT_HEADER_BYTES = 24;
 
 const SEGMENT_NAME = /^seg-\d+-\d+\.bin$/;
+const HEAD_NAME = /^head-\d+\.bin$/;
 const DTYPE_CODES: Record<StoreDType, number> = { float32: 1, float16: 2 };
 
 export interface SegmentEntry {
@@ -42,6 +51,20 @@ export interface ManifestBody extends StoreIdentity {
   readonly segments: readonly SegmentEntry[];
   /** Ids whose rows were erased: kept so that they cannot be written again by mistake. */
   readonly erasedIds: readonly number[];
+  /** The deletion ledger, oldest first (DeletionEntry objects); absent in version 1. */
+  readonly ledger?: readonly unknown[];
+  /** The head weights' file, present once the ledger holds a deletion. */
+  readonly head?: HeadEntry;
+}
+
+export interface HeadEntry {
+  readonly file: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export function headFileName(generation: number): string {
+  return `head-${String(generation).padStart(8, '0')}.bin`;
 }
 
 export function segmentFileName(generation: number, index: number): string {
@@ -51,7 +74,9 @@ export function segmentFileName(generation: number, index: number): string {
 /** Files this format may leave behind: segments, and temporary files of an unfinished commit. */
 export function isStoreOwnedFile(name: string): boolean {
   const base = name.endsWith(TEMP_SUFFIX) ? name.slice(0, -TEMP_SUFFIX.length) : name;
-  return SEGMENT_NAME.test(base) || (base === MANIFEST_FILE && base !== name);
+  return (
+    SEGMENT_NAME.test(base) || HEAD_NAME.test(base) || (base === MANIFEST_FILE && base !== name)
+  );
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -86,10 +111,10 @@ export function parseManifest(text: string, dir: string): ManifestBody {
   if (body.format !== FORMAT_NAME) {
     throw fail(`"format" is ${JSON.stringify(body.format)}, not "${FORMAT_NAME}"`);
   }
-  if (body.formatVersion !== FILE_FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(body.formatVersion as number)) {
     throw new StoreError(
       'corrupt-store',
-      `Approximator store ${dir}: ${MANIFEST_FILE} has formatVersion ${JSON.stringify(body.formatVersion)}, but this @lethe/store reads version ${FILE_FORMAT_VERSION}; open it with the @lethe/store version that wrote it, or recompute the approximators into a new store.`,
+      `Approximator store ${dir}: ${MANIFEST_FILE} has formatVersion ${JSON.stringify(body.formatVersion)}, but this @lethe/store reads versions ${READABLE_VERSIONS.join(' and ')}; open it with the @lethe/store version that wrote it, or recompute the approximators into a new store.`,
     );
   }
   if (manifestSha256 !== sha256Hex(JSON.stringify(body))) {
@@ -130,6 +155,22 @@ function checkManifestFields(
   if (!Array.isArray(erased) || !erased.every((id) => isCount(id) && id <= MAX_STORE_ID)) {
     throw fail('"erasedIds" is not an array of ids');
   }
+  if (body.ledger !== undefined && !Array.isArray(body.ledger))
+    throw fail('"ledger" is not an array');
+  const head = body.head as Record<string, unknown> | undefined;
+  if (
+    head !== undefined &&
+    !(
+      typeof head === 'object' &&
+      head !== null &&
+      typeof head.file === 'string' &&
+      HEAD_NAME.test(head.file) &&
+      isCount(head.bytes) &&
+      typeof head.sha256 === 'string'
+    )
+  ) {
+    throw fail(`head entry ${JSON.stringify(head)} is malformed`);
+  }
   return body as unknown as ManifestBody;
 }
 
@@ -142,7 +183,7 @@ export function encodeSegmentHeader(
   const header = new Uint8Array(SEGMENT_HEADER_BYTES + ids.length * 4);
   const view = new DataView(header.buffer);
   header.set(new TextEncoder().encode(SEGMENT_MAGIC), 0);
-  view.setUint32(8, FILE_FORMAT_VERSION, true);
+  view.setUint32(8, SEGMENT_FORMAT_VERSION, true);
   view.setUint32(12, DTYPE_CODES[dtype], true);
   view.setUint32(16, d, true);
   view.setUint32(20, rowCount, true);
@@ -162,7 +203,7 @@ export function checkSegmentHeader(
   const magic = new TextDecoder().decode(header.subarray(0, 8));
   if (magic !== SEGMENT_MAGIC) throw fail(`does not start with ${SEGMENT_MAGIC}`);
   const fields: [string, number, number][] = [
-    ['formatVersion', view.getUint32(8, true), FILE_FORMAT_VERSION],
+    ['formatVersion', view.getUint32(8, true), SEGMENT_FORMAT_VERSION],
     ['dtype code', view.getUint32(12, true), DTYPE_CODES[expected.dtype]],
     ['d', view.getUint32(16, true), expected.d],
     ['row count', view.getUint32(20, true), expected.rows],

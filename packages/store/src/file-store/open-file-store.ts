@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StoreError, storeIoError } from '../errors.js';
+import { checkHeadWeights, LedgerBook } from '../ledger.js';
 import { assertManifestMatches } from '../manifest-match.js';
 import { bytesPerValue } from '../row-codec.js';
 import type { ApproximatorStore, StoreIdentity } from '../types.js';
@@ -14,7 +15,7 @@ import {
   syncDirectory,
   writeTempFile,
 } from './durable-fs.js';
-import { FileStore, type FileStoreState } from './file-store.js';
+import { FileStore, type FileStoreState, type Head } from './file-store.js';
 import {
   checkSegmentHeader,
   corruptStoreError,
@@ -28,6 +29,7 @@ import {
   SEGMENT_HEADER_BYTES,
   type SegmentEntry,
   serializeManifest,
+  sha256Hex,
 } from './format.js';
 import { acquireLock, isLockFile } from './lock.js';
 import { readFully, type Segment } from './segment.js';
@@ -159,6 +161,7 @@ async function initialize(root: string, identity: StoreIdentity): Promise<string
     generation: 0,
     segments: [],
     erasedIds: [],
+    ledger: [],
   };
   const text = serializeManifest(body);
   await writeTempFile(root, MANIFEST_FILE, [text]);
@@ -190,7 +193,41 @@ async function loadSegments(root: string, body: ManifestBody): Promise<FileStore
       `rowCount is ${body.rowCount} but the segments hold ${owner.size} rows`,
     );
   }
-  return { generation: body.generation, segments, erased };
+  const ledger = new LedgerBook(body.ledger ?? [], (problem) =>
+    corruptStoreError(root, MANIFEST_FILE, problem),
+  );
+  const head = await loadHead(root, body);
+  checkHeadWeights(head?.weights, ledger, (problem) =>
+    corruptStoreError(root, body.head?.file ?? MANIFEST_FILE, problem),
+  );
+  return { generation: body.generation, segments, erased, ledger, head };
+}
+
+/** Reads the head weights the manifest names, checking size and SHA-256. */
+async function loadHead(root: string, body: ManifestBody): Promise<Head | undefined> {
+  const entry = body.head;
+  if (entry === undefined) return undefined;
+  const fail = (problem: string) => corruptStoreError(root, entry.file, problem);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(root, entry.file));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw fail(`missing (${MANIFEST_FILE} lists it)`);
+    throw error;
+  }
+  if (bytes.length !== entry.bytes || entry.bytes !== body.d * 4) {
+    throw fail(
+      `${bytes.length} bytes, but ${MANIFEST_FILE} says ${entry.bytes} for d = ${body.d} float32 weights`,
+    );
+  }
+  if (sha256Hex(bytes) !== entry.sha256) {
+    throw fail(`checksum mismatch (the bytes were changed)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const weights = new Float32Array(body.d);
+  for (let i = 0; i < body.d; i++) weights[i] = view.getFloat32(4 * i, true);
+  return { entry, weights };
 }
 
 async function loadSegmentIds(
@@ -246,6 +283,7 @@ async function loadSegmentIds(
  */
 async function removeLeftovers(root: string, body: ManifestBody): Promise<void> {
   const referenced = new Set(body.segments.map((s) => s.file));
+  if (body.head !== undefined) referenced.add(body.head.file);
   const leftovers = (await readdir(root)).filter((f) => isStoreOwnedFile(f) && !referenced.has(f));
   for (const file of leftovers) {
     await scrubAndRemove(join(root, file));
