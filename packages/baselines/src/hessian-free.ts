@@ -83,7 +83,8 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
       c.model,
       c.trajectory,
       source === 'lazy'
-        ? { kind: 'lazy', data: c.data, workers: options.workers ?? 2 }
+        ? // A fresh ledger per open: the method's own RequestLedger tracks requests since reset.
+          { kind: 'lazy', data: c.data, workers: options.workers ?? 2, ledger: newStore(c) }
         : { kind: 'store', store: store! },
       weights,
     );
@@ -123,7 +124,7 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
           });
         }
       }
-      unlearner = open(c, w0);
+      unlearner = await open(c, w0);
       return { method: name, seconds: seconds(started), bytes, detail };
     },
     async unlearn(ids: ArrayLike<number>): Promise<UnlearnResult> {
@@ -170,7 +171,7 @@ export function hessianFree(options: HessianFreeOptions = {}): UnlearningMethod 
         store = newStore(ctx);
         await store.writeRows(snapshot.ids, snapshot.vectors);
       }
-      unlearner = open(ctx, w0);
+      unlearner = await open(ctx, w0);
       ledger.reset();
     },
     async dispose(): Promise<void> {

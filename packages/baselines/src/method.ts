@@ -55,6 +55,7 @@ export function requestRecord(
   return {
     method,
     request,
+    requestId: `request-${request}`,
     ids,
     mode: ids.length === 1 ? 'online' : 'batch',
     milliseconds: performance.now() - started,

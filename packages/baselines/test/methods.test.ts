@@ -207,7 +207,7 @@ describe('baselines on a tiny logistic problem', () => {
     const prep = await hf.prepare(ctx);
     expect(prep.bytes).toBe(data.n * model.d * 4);
     const a = await hf.unlearn(forget);
-    const direct = Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
+    const direct = await Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
     await direct.forgetBatch(forget);
     expect(maxAbsDiff(a.weights, direct.weights)).toBeLessThan(1e-6);
     await hf.reset();
@@ -230,7 +230,7 @@ describe('baselines on a tiny logistic problem', () => {
     const a = await first.unlearn(forget);
     const b = await second.unlearn(forget);
     expect(b.record.detail.order).toBe(2);
-    const direct = Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
+    const direct = await Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
     await direct.forgetBatch(forget);
     await direct.refineSecondOrder();
     expect(maxAbsDiff(b.weights, direct.weights)).toBeLessThan(1e-6);
@@ -247,7 +247,7 @@ describe('baselines on a tiny logistic problem', () => {
     expect(prep.detail.precomputedRows).toBe(chosen.length);
     expect(prep.detail.fullPrecomputeSecondsEstimate).toBeGreaterThan(0);
     const a = await part.unlearn(forget);
-    const direct = Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
+    const direct = await Unlearner.open(model, ctx.trajectory, { kind: 'lazy', data, workers: 1 });
     await direct.forgetBatch(forget);
     expect(maxAbsDiff(a.weights, direct.weights)).toBeLessThan(1e-6);
     await expect(part.unlearn([7])).rejects.toThrow(/sample 7 is not among the precomputed rows/);

@@ -71,7 +71,7 @@ export async function unlearnLazy(
   result: ReturnType<typeof train>,
   forget: readonly number[],
 ): Promise<Float32Array> {
-  const unlearner = Unlearner.open(model, result.trajectory, {
+  const unlearner = await Unlearner.open(model, result.trajectory, {
     kind: 'lazy',
     data: rows(pool, trainIds),
     workers: 1,

@@ -29,4 +29,11 @@ export {
   storeIdentity,
   type Trajectory,
 } from './trajectory.js';
-export { type ApproximatorSource, Unlearner, type UnlearnRecord } from './unlearn.js';
+export {
+  type ApproximatorSource,
+  type ForgetOptions,
+  type PendingDeletion,
+  Unlearner,
+  type UnlearnMode,
+  type UnlearnRecord,
+} from './unlearn.js';

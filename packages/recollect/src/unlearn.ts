@@ -1,6 +1,11 @@
 import type { Model } from '@lethe/autodiff';
-import { LetheError, validateSampleIds } from '@lethe/core';
-import { type ApproximatorStore, assertManifestMatches } from '@lethe/store';
+import { isLetheError, LetheError, validateSampleIds, weightsSha256 } from '@lethe/core';
+import {
+  type ApproximatorStore,
+  assertManifestMatches,
+  type DeletionEntry,
+  type LedgerRelease,
+} from '@lethe/store';
 import { type TrainingData, validateData } from './data.js';
 import { recollect } from './recollect.js';
 import { secondOrderUpdate } from './second-order.js';
@@ -12,25 +17,67 @@ import {
   type Trajectory,
 } from './trajectory.js';
 
+export type UnlearnMode = 'online' | 'batch' | 'second-order refinement';
+
 /** One applied deletion request. */
 export interface UnlearnRecord {
   readonly request: number;
+  /** The caller's name for the request; `request-<n>` unless one was given. */
+  readonly requestId: string;
   readonly ids: readonly number[];
-  readonly mode: 'online' | 'batch' | 'second-order refinement';
-  /** Time to apply the update (lookup, vector additions, erasure). */
+  readonly mode: UnlearnMode;
+  /**
+   * Time to apply the update (lookup, vector additions, the ledger's commit with the erasure);
+   * 0 for requests replayed from a ledger at open.
+   */
   readonly milliseconds: number;
+  /** The ledger entry, when the Unlearner keeps one. */
+  readonly entry?: DeletionEntry;
 }
 
-/** Where approximators come from: a store filled by recollect, or computed on demand. */
+/**
+ * Where approximators come from: a store filled by recollect, or computed on demand. The store
+ * also keeps the deletion ledger; a lazy source keeps one when given `ledger` (any store of this
+ * run, rows or none: createMemoryStore, openFileStore, openSqliteStore).
+ */
 export type ApproximatorSource =
   | { readonly kind: 'store'; readonly store: ApproximatorStore }
-  | { readonly kind: 'lazy'; readonly data: TrainingData; readonly workers?: number };
+  | {
+      readonly kind: 'lazy';
+      readonly data: TrainingData;
+      readonly workers?: number;
+      readonly ledger?: ApproximatorStore;
+    };
+
+/** Options of one deletion request. */
+export interface ForgetOptions {
+  /** Names the request in the ledger; unique there (a repeat is refused). */
+  readonly requestId?: string;
+  /** The privacy the published weights of this request spend, recorded with it. */
+  readonly release?: LedgerRelease;
+}
+
+/**
+ * A deletion computed but not yet applied: `weights` are what the model becomes. Publish them
+ * (noised) only after `commit` resolves; `commit` can carry the release's privacy cost, so that
+ * the deletion and the budget it spends are recorded in one atomic write.
+ */
+export interface PendingDeletion {
+  readonly ids: readonly number[];
+  readonly mode: UnlearnMode;
+  /** The weights after the deletion (a copy). */
+  readonly weights: Float32Array;
+  commit(options?: ForgetOptions): Promise<UnlearnRecord>;
+}
 
 /**
  * Forgets samples from a model trained with a recorded trajectory: w <- w + sum_{u in U} a_u
  * (docs/method.md#online-and-batch-unlearning).
- * Requests are validated as a whole before anything changes; used vectors are erased from
- * the store (they derive from the forgotten samples' data).
+ * Requests are validated as a whole before anything changes. With a ledger (always with a
+ * store source) each deletion is one atomic commit of the vectors' erasure, the ledger entry
+ * and the new weights, so a crash at any point leaves either all of it or none of it, and
+ * reopening resumes from the ledger: the weights after the last deletion, and every forgotten
+ * sample refused a second time.
  */
 export class Unlearner {
   private current: Float32Array;
@@ -40,39 +87,68 @@ export class Unlearner {
   private refined = new Set<number>();
   /** Opened on the run's final weights (not on weights carrying earlier, unknown deletions). */
   private readonly fromFinalWeights: boolean;
+  private readonly ledger: ApproximatorStore | undefined;
+  /** Set when a commit failed and re-reading the ledger failed too: the state is unknown. */
+  private broken: Error | undefined;
 
   private constructor(
     readonly model: Model,
     readonly trajectory: Trajectory,
     private readonly source: ApproximatorSource,
     weights: Float32Array,
+    entries: readonly DeletionEntry[],
   ) {
     this.current = weights;
-    const final = finalWeights(trajectory);
-    this.fromFinalWeights = weights.every((v, i) => v === final[i]);
+    this.ledger = source.kind === 'store' ? source.store : source.ledger;
+    const final = weightsSha256(finalWeights(trajectory));
+    this.fromFinalWeights = (entries[0]?.weightsBeforeSha256 ?? weightsSha256(weights)) === final;
+    for (const entry of entries) {
+      if (entry.mode === 'second-order refinement') {
+        // The ledger lists no ids for a refinement (it forgets nothing new); it covers all so far.
+        this.refined = new Set(this.forgottenAt.keys());
+        this.remember({ ...recordOf(entry, 0), ids: [...this.refined] });
+      } else {
+        this.remember(recordOf(entry, 0));
+      }
+    }
   }
 
   /**
    * Opens an unlearner; a store that does not belong to this model and trajectory, or lazy
-   * training data that is not the run's, is refused.
+   * training data that is not the run's, is refused. With a ledger that holds deletions, the
+   * unlearner resumes after the last one: its weights are the ledger's head weights.
    */
-  static open(
+  static async open(
     model: Model,
     trajectory: Trajectory,
     source: ApproximatorSource,
     weights?: Float32Array,
-  ): Unlearner {
+  ): Promise<Unlearner> {
     assertTrajectoryMatches(trajectory, model);
-    if (source.kind === 'store') {
-      assertManifestMatches(
-        source.store.manifest,
-        storeIdentity(model, trajectory, source.store.manifest.dtype),
-      );
-    } else {
+    const ledger = source.kind === 'store' ? source.store : source.ledger;
+    if (source.kind === 'lazy') {
       validateData(model, source.data);
       assertDataMatches(trajectory, source.data, 'Unlearner.open');
     }
-    const w = Float32Array.from(weights ?? finalWeights(trajectory));
+    if (ledger !== undefined) {
+      assertManifestMatches(
+        ledger.manifest,
+        storeIdentity(model, trajectory, ledger.manifest.dtype),
+      );
+    }
+    const entries = ledger === undefined ? [] : await ledger.deletions();
+    const head = entries.length > 0 ? await ledger!.headWeights() : undefined;
+    if (
+      head !== undefined &&
+      weights !== undefined &&
+      weightsSha256(Float32Array.from(weights)) !== weightsSha256(head)
+    ) {
+      throw new LetheError(
+        'mismatch',
+        `Unlearner.open: the ledger holds ${entries.length} deletions, and the weights passed are not the weights after the last of them; open without weights to resume from the ledger's head weights.`,
+      );
+    }
+    const w = Float32Array.from(head ?? weights ?? finalWeights(trajectory));
     if (w.length !== model.d)
       throw new LetheError(
         'shape-mismatch',
@@ -85,7 +161,23 @@ export class Unlearner {
         `Unlearner.open: weights[${bad}] is ${w[bad]}; open with the finite weights the model serves.`,
       );
     }
-    return new Unlearner(model, trajectory, source, w);
+    // Without a ledger, weights that already carry deletions would take them a second time:
+    // the lazy source recomputes any sample's vector (a store refuses erased ones).
+    if (ledger === undefined && weights !== undefined) {
+      const final = finalWeights(trajectory);
+      if (!w.every((v, i) => v === final[i])) {
+        throw new LetheError(
+          'unsupported',
+          "Unlearner.open: weights other than the run's final ones with a lazy source and no ledger: nothing records which samples they already forgot, so a repeated deletion would be applied twice. Pass `ledger` (a store of this run, e.g. createMemoryStore or openFileStore) in the source, or open without weights.",
+        );
+      }
+    }
+    return new Unlearner(model, trajectory, source, w, entries);
+  }
+
+  /** The deletion ledger's entries, when the unlearner keeps one; [] otherwise. */
+  async deletions(): Promise<readonly DeletionEntry[]> {
+    return this.ledger === undefined ? [] : this.ledger.deletions();
   }
 
   /** The current (unlearned, un-noised) weights; a copy. */
@@ -142,29 +234,35 @@ export class Unlearner {
         "refineSecondOrder: this Unlearner was opened on weights other than the run's final ones, so it does not know every deletion they carry; open it without weights and forget the whole set there, or keep the first-order weights.",
       );
     }
+    this.assertUsable();
     const started = performance.now();
     // secondOrderUpdate checks that the data is the run's.
     const result = secondOrderUpdate(this.model, source, this.trajectory, ids, { onStep });
-    this.current = result.weights;
+    // The ledger records the new weights; the refinement forgets no new sample.
+    const record = await this.commit([], 'second-order refinement', result.weights, {}, started);
     this.refined = new Set(ids);
-    const record: UnlearnRecord = {
-      request: this.log.length,
-      ids,
-      mode: 'second-order refinement',
-      milliseconds: performance.now() - started,
-    };
-    this.log.push(record);
-    return record;
+    return { ...record, ids };
   }
 
   /** Online unlearning: forget one sample now. */
-  forget(id: number): Promise<UnlearnRecord> {
-    return this.apply([id], 'online');
+  async forget(id: number, options?: ForgetOptions): Promise<UnlearnRecord> {
+    return (await this.prepare([id], 'online')).commit(options);
   }
 
   /** Batch unlearning: forget a set of samples with one update. */
-  forgetBatch(ids: ArrayLike<number>): Promise<UnlearnRecord> {
-    return this.apply(Array.from(ids), 'batch');
+  async forgetBatch(ids: ArrayLike<number>, options?: ForgetOptions): Promise<UnlearnRecord> {
+    return (await this.prepare(Array.from(ids), 'batch')).commit(options);
+  }
+
+  /**
+   * Computes a deletion without applying it, for callers that publish a noised release of the
+   * new weights: release from `pending.weights`, then `pending.commit({ release })` records the
+   * deletion and the privacy it spent together. Another request committed in between makes
+   * this one stale ('ledger-conflict'); prepare it again.
+   */
+  async prepareForget(ids: ArrayLike<number>): Promise<PendingDeletion> {
+    const list = Array.from(ids);
+    return this.prepare(list, list.length === 1 ? 'online' : 'batch');
   }
 
   /** The sum of the approximators of `ids` without applying it (validation as for forget). */
@@ -174,19 +272,119 @@ export class Unlearner {
     return this.sumOf(list);
   }
 
-  private async apply(ids: number[], mode: 'online' | 'batch'): Promise<UnlearnRecord> {
+  private async prepare(ids: number[], mode: 'online' | 'batch'): Promise<PendingDeletion> {
+    this.assertUsable();
     await this.validate(ids);
     const started = performance.now();
     const delta = await this.sumOf(ids);
-    // Erase first: if it fails, nothing has changed; after it, the in-place update cannot fail.
-    if (this.source.kind === 'store') await this.source.store.erase(ids);
-    const w = this.current;
-    for (let i = 0; i < w.length; i++) w[i]! += delta[i]!;
+    const weights = Float32Array.from(this.current);
+    for (let i = 0; i < weights.length; i++) weights[i]! += delta[i]!;
+    const base = this.log.length;
+    const computing = performance.now() - started;
+    let committed = false;
+    return {
+      ids: [...ids],
+      mode,
+      weights: Float32Array.from(weights),
+      commit: async (options = {}) => {
+        if (committed) {
+          throw new LetheError(
+            'already-forgotten',
+            `Unlearner: this deletion of ${ids.length} sample(s) was already committed; it is not applied twice.`,
+          );
+        }
+        if (this.log.length !== base) {
+          throw new LetheError(
+            'ledger-conflict',
+            `Unlearner: another request was applied after this deletion was prepared (request ${base} is taken); prepare it again.`,
+          );
+        }
+        const record = await this.commit(
+          ids,
+          mode,
+          weights,
+          options,
+          performance.now() - computing,
+        );
+        committed = true;
+        return record;
+      },
+    };
+  }
+
+  /**
+   * Makes `weights` current and `ids` forgotten: first durably in the ledger, when there is one
+   * (erasing the vectors of a store source in the same commit), then in memory.
+   */
+  private async commit(
+    ids: number[],
+    mode: UnlearnMode,
+    weights: Float32Array,
+    options: ForgetOptions,
+    started: number,
+  ): Promise<UnlearnRecord> {
+    this.assertUsable();
     const request = this.log.length;
-    for (const id of ids) this.forgottenAt.set(id, request);
-    const record: UnlearnRecord = { request, ids, mode, milliseconds: performance.now() - started };
+    const requestId = options.requestId ?? `request-${request}`;
+    if (this.ledger === undefined) {
+      return this.remember(
+        { request, requestId, ids, mode, milliseconds: performance.now() - started },
+        weights,
+      );
+    }
+    try {
+      const entry = await this.ledger.commitDeletion({
+        request,
+        requestId,
+        ids,
+        mode,
+        weights,
+        weightsBeforeSha256: weightsSha256(this.current),
+        erase: this.source.kind === 'store' ? ids : [],
+        ...(options.release === undefined ? {} : { release: options.release }),
+      });
+      return this.remember(recordOf(entry, performance.now() - started), weights);
+    } catch (error) {
+      await this.reconcile(request, requestId, weights, error);
+      throw error;
+    }
+  }
+
+  /**
+   * After a failed commit: a store may have committed and then failed to clean up (the error
+   * says so); the ledger is the truth, so adopt what it holds. If it cannot be read either,
+   * the unlearner refuses further work until it is reopened.
+   */
+  private async reconcile(
+    request: number,
+    requestId: string,
+    weights: Float32Array,
+    error: unknown,
+  ): Promise<void> {
+    if (isLetheError(error) && error.code !== 'io') return; // refused before anything changed
+    try {
+      const entry = (await this.ledger!.deletions())[request];
+      if (entry?.requestId === requestId) this.remember(recordOf(entry, 0), weights);
+    } catch (reread) {
+      this.broken = reread as Error;
+    }
+  }
+
+  private remember(record: UnlearnRecord, weights?: Float32Array): UnlearnRecord {
+    if (weights !== undefined) this.current = Float32Array.from(weights);
+    for (const id of record.ids) this.forgottenAt.set(id, record.request);
     this.log.push(record);
     return record;
+  }
+
+  private assertUsable(): void {
+    if (this.broken !== undefined) {
+      throw new LetheError(
+        'io',
+        `Unlearner: a commit failed and the ledger could not be read back (${this.broken.message}), so whether it landed is unknown; open a new Unlearner on the store, which resumes from its ledger.`,
+        { cause: this.broken },
+      );
+    }
   }
 
   private async sumOf(ids: number[]): Promise<Float32Array> {
@@ -231,4 +429,15 @@ export class Unlearner {
       }
     }
   }
+}
+
+function recordOf(entry: DeletionEntry, milliseconds: number): UnlearnRecord {
+  return {
+    request: entry.request,
+    requestId: entry.requestId,
+    ids: entry.ids,
+    mode: entry.mode as UnlearnMode,
+    milliseconds,
+    entry,
+  };
 }

@@ -80,7 +80,7 @@ describe('engine', () => {
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1 });
     const forget = [3, 17, 42, 77, 101];
-    const unlearner = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const unlearner = await Unlearner.open(model, trajectory, { kind: 'store', store });
     await unlearner.forgetBatch(forget);
     const exact = retrain(model, data, trajectory, forget);
     const shift = distance(weights, exact);
@@ -102,13 +102,13 @@ describe('engine', () => {
     for (const order of [forget, [...forget].reverse(), [60, 5, 110, 9]]) {
       const store = storeFor(model, trajectory);
       await recollect({ model, data, trajectory, store, workers: 1, ids: forget });
-      const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+      const u = await Unlearner.open(model, trajectory, { kind: 'store', store });
       for (const id of order) await u.forget(id);
       results.push(u.weights);
     }
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1, ids: forget });
-    const batch = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const batch = await Unlearner.open(model, trajectory, { kind: 'store', store });
     await batch.forgetBatch(forget);
     const shift = distance(batch.weights, trajectory.checkpoints.get(trajectory.steps.length)!);
     for (const r of results) expect(distance(r, batch.weights) / shift).toBeLessThan(1e-5);
@@ -118,8 +118,8 @@ describe('engine', () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1 });
-    const eager = Unlearner.open(model, trajectory, { kind: 'store', store });
-    const lazy = Unlearner.open(model, trajectory, { kind: 'lazy', data });
+    const eager = await Unlearner.open(model, trajectory, { kind: 'store', store });
+    const lazy = await Unlearner.open(model, trajectory, { kind: 'lazy', data });
     await eager.forgetBatch([4, 8]);
     await lazy.forgetBatch([4, 8]);
     expect(relErr(lazy.weights, eager.weights)).toBeLessThan(1e-7);
@@ -129,7 +129,7 @@ describe('engine', () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1, ids: [0, 1, 2] });
-    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const u = await Unlearner.open(model, trajectory, { kind: 'store', store });
     const before = u.weights;
     await expect(u.forget(500)).rejects.toThrow(/unknown sample id 500.*0\.\.119/);
     await expect(u.forget(1.5)).rejects.toThrow(/unknown sample id 1.5/);
@@ -145,11 +145,11 @@ describe('engine', () => {
     expect(distance(before, after)).toBeGreaterThan(0);
     // a store of another run is refused
     const other = train(model, data, { ...config, seed: 1 }).trajectory;
-    expect(() => Unlearner.open(model, other, { kind: 'store', store })).toThrow(
+    await expect(Unlearner.open(model, other, { kind: 'store', store })).rejects.toThrow(
       /trajectoryDigest/,
     );
     const mlp = createModel('mlp', { inputShape: [6], hidden: 4, classes: 3 });
-    expect(() => Unlearner.open(mlp, trajectory, { kind: 'store', store })).toThrow(
+    await expect(Unlearner.open(mlp, trajectory, { kind: 'store', store })).rejects.toThrow(
       /recorded for model logistic/,
     );
   });
@@ -171,7 +171,7 @@ describe('engine', () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1 });
-    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const u = await Unlearner.open(model, trajectory, { kind: 'store', store });
     await u.forgetBatch([10, 20, 30]);
     const before = await store.readRows(await store.liveIds());
     const inPlace = storeFor(model, trajectory);
@@ -186,16 +186,16 @@ describe('engine', () => {
     const direct = await again({ store: inPlace });
     const ids = await repaired.store.liveIds();
     expect(await repaired.store.readRows(ids)).toEqual(await inPlace.readRows(ids));
-    const next = Unlearner.open(
+    const next = await Unlearner.open(
       model,
       repaired.trajectory,
       { kind: 'store', store: repaired.store },
       repaired.weights,
     );
     await next.forget(44);
-    expect(() =>
+    await expect(
       Unlearner.open(model, direct.trajectory, { kind: 'store', store: inPlace }),
-    ).toThrow();
+    ).rejects.toThrow();
     // A target that is not empty, or not for the continuation, is refused.
     await expect(again({ target: () => inPlace })).rejects.toThrow(
       /target store's trajectoryDigest/,
@@ -215,7 +215,7 @@ describe('engine', () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1 });
-    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const u = await Unlearner.open(model, trajectory, { kind: 'store', store });
     await u.forgetBatch([10, 20, 30]);
     const applied = u.weights;
     const repaired = await repair({ model, data, trajectory, weights: applied, store, epochs: 2 });

@@ -82,7 +82,7 @@ describe('second-order recollection', () => {
     const { trajectory } = train(model, data, config);
     const store = storeFor(model, trajectory);
     await recollect({ model, data, trajectory, store, workers: 1 });
-    const u = Unlearner.open(model, trajectory, { kind: 'store', store });
+    const u = await Unlearner.open(model, trajectory, { kind: 'store', store });
     await expect(u.refineSecondOrder(data)).rejects.toThrow(/Nothing was forgotten/);
     await u.forget(2);
     await u.forget(9);

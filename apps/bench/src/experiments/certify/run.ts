@@ -63,7 +63,7 @@ export async function runCertify(flags: CertifyFlags) {
     workers: flags.workers,
     onProgress: (p) => progress(p.fraction),
   });
-  const unlearner = Unlearner.open(model, trajectory, { kind: 'store', store });
+  const unlearner = await Unlearner.open(model, trajectory, { kind: 'store', store });
   await unlearner.forgetBatch(forget);
   const unlearned = unlearner.weights;
   await store.close();

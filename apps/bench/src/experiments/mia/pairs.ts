@@ -36,7 +36,7 @@ export async function unlearnPairs(
     outside: readonly number[],
   ): Promise<UnlearnedPair> => {
     const row = new Map(trainIds.map((id, r) => [id, r]));
-    const unlearner = Unlearner.open(s.model, run.trajectory, {
+    const unlearner = await Unlearner.open(s.model, run.trajectory, {
       kind: 'lazy',
       data: takeSamples(s.pool, trainIds),
       workers: s.flags.workers ?? 1,

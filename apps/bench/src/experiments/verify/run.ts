@@ -39,7 +39,7 @@ async function unlearnSet(
   const { model, trainingData } = exp;
   const unlearnMs: number[] = [];
   if (flags.lazy) {
-    const unlearner = Unlearner.open(model, trajectory, {
+    const unlearner = await Unlearner.open(model, trajectory, {
       kind: 'lazy',
       data: trainingData,
       workers: flags.workers ?? 2,
@@ -60,7 +60,7 @@ async function unlearnSet(
     onProgress: (p) =>
       progress(p.fraction, `${p.elapsedSeconds.toFixed(1)} s, ~${Math.round(p.etaSeconds)} s left`),
   });
-  const unlearner = Unlearner.open(model, trajectory, { kind: 'store', store });
+  const unlearner = await Unlearner.open(model, trajectory, { kind: 'store', store });
   for (let i = 0; i < 20; i++) await unlearner.update([remain[i % remain.length]!]);
   (globalThis as { gc?: () => void }).gc?.();
   for (const id of forget) unlearnMs.push((await unlearner.forget(id)).milliseconds);
