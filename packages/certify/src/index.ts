@@ -39,6 +39,7 @@ export {
   type EpsilonQuery,
   type SigmaQuery,
 } from './gaussian-mechanism.js';
+export { accountantFromLedger, type LedgerEntryWithRelease } from './ledger-replay.js';
 export {
   addGaussianNoise,
   cryptoNoiseSource,
