@@ -1,6 +1,7 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { dataPresent } from '@lethe/vitest-config/data';
 import { describe, expect, it } from 'vitest';
 import { type Dataset, loadCsv, SKLEARN_DEBIAN_DATA_DIR } from '../src/index.js';
 import { classCounts, meanStd, tempDir } from './fixtures.js';
@@ -265,11 +266,12 @@ describe('loadCsv errors name the file and the problem', () => {
 });
 
 const wine = join(SKLEARN_DEBIAN_DATA_DIR, 'wine_data.csv');
-const wineTitle = existsSync(wine)
+const winePresent = dataPresent(wine, 'python3-sklearn');
+const wineTitle = winePresent
   ? `real wine data from ${wine}`
   : `real wine data: SKIPPED, ${wine} is missing (apt-get install -y python3-sklearn to run it)`;
 
-describe.skipIf(!existsSync(wine))(wineTitle, () => {
+describe.skipIf(!winePresent)(wineTitle, () => {
   it('loads 178 wines, 13 features, classes of 59/71/48, standardised on train', () => {
     const { train, test } = loadCsv(wine, { label: -1 });
     expect(train.name).toBe('wine_data');

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { dataPresent } from '@lethe/vitest-config/data';
 import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_NORMALIZATION, loadIdx } from '../src/index.js';
 import { classCounts, meanStd } from './fixtures.js';
 
-const present = existsSync(FASHION_MNIST_DEBIAN_DIR);
+const present = dataPresent(FASHION_MNIST_DEBIAN_DIR, 'dataset-fashion-mnist');
 const title = present
   ? `real Fashion-MNIST from ${FASHION_MNIST_DEBIAN_DIR}`
   : `real Fashion-MNIST: SKIPPED, ${FASHION_MNIST_DEBIAN_DIR} is missing ` +

@@ -1,5 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataPresent } from '@lethe/vitest-config/data';
 import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR, loadDatasetSpec } from '../src/index.js';
 import { NO_GZIP, tempDir, tinyIdxSet, writeIdxSet } from './fixtures.js';
@@ -57,7 +58,7 @@ describe('loadDatasetSpec', () => {
     expect(() => loadDatasetSpec('blobs:n=five')).toThrow(/n must be an integer, got 'five'/);
   });
 
-  it.skipIf(!existsSync(FASHION_MNIST_DEBIAN_DIR))(
+  it.skipIf(!dataPresent(FASHION_MNIST_DEBIAN_DIR, 'dataset-fashion-mnist'))(
     `'fashion-mnist' loads ${FASHION_MNIST_DEBIAN_DIR} (skipped when that directory is missing)`,
     () => {
       const { train, test } = loadDatasetSpec('fashion-mnist');
