@@ -2,6 +2,7 @@ import { LetheError } from '@lethe/core';
 import { type AttackClassifier, type AttackOptions, trainAttack } from './attack.js';
 import { type FeatureKind, unlearningFeatures } from './features.js';
 import { type AttackMetrics, attackMetrics } from './roc.js';
+import { sharedRows } from './shared-rows.js';
 import { requireBinaryLabels, requireSameLength } from './validate.js';
 
 /**
@@ -42,15 +43,6 @@ export function unlearningAttack(
   options: UnlearningAttackOptions,
 ): UnlearningAttackResult {
   const where = 'unlearningAttack';
-  if (
-    shadow === target ||
-    (shadow.original === target.original && shadow.unlearned === target.unlearned)
-  ) {
-    throw new LetheError(
-      'invalid-argument',
-      `${where}: the target pairs are the shadow pairs; scoring the attack on its training samples overstates it. Pass pairs from models the attack was not trained on.`,
-    );
-  }
   const { classes, feature } = options;
   const features = (p: UnlearningPairs, name: string) => {
     const m = unlearningFeatures(p.original, p.unlearned, classes, feature);
@@ -64,6 +56,15 @@ export function unlearningAttack(
   };
   const train = features(shadow, 'shadow');
   const test = features(target, 'target');
+  // By content, not by object: a copy of the shadow pairs is still the attack's training set.
+  const shared = sharedRows(shadow, target, classes);
+  if (shared.length > 0) {
+    const all = shared.length === test.rows;
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: ${all ? 'the target pairs are the shadow pairs' : `${shared.length} of the ${test.rows} target pairs are shadow pairs (target rows ${shared.slice(0, 5).join(', ')}${shared.length > 5 ? ', ...' : ''})`}; scoring the attack on its training samples overstates it. Pass pairs from models and samples the attack was not trained on.`,
+    );
+  }
   const model = trainAttack(train, shadow.labels, options);
   const scores = model.score(test);
   return {

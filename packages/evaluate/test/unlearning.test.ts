@@ -144,13 +144,32 @@ describe('unlearningAttack input checks', () => {
     expect(() => unlearningAttack(pairs, pairs, options)).toThrow(
       /target pairs are the shadow pairs/,
     );
-    expect(() => unlearningAttack(pairs, { ...pairs }, options)).toThrow(
+    // Copies are the same samples: the guard compares content, not objects.
+    const copy = {
+      original: Float64Array.from(pairs.original),
+      unlearned: Array.from(pairs.unlearned),
+      labels: Array.from(pairs.labels),
+    };
+    expect(() => unlearningAttack(pairs, copy, options)).toThrow(
       /target pairs are the shadow pairs/,
     );
+    // One shadow sample among new ones is refused too, naming it.
+    const mixed = {
+      original: [0.7, 0.3, 0.5, 0.5, 0.45, 0.55],
+      unlearned: [0.65, 0.35, 0.5, 0.5, 0.4, 0.6],
+      labels: [1, 0, 1],
+    };
+    expect(() => unlearningAttack(pairs, mixed, options)).toThrow(
+      /1 of the 3 target pairs are shadow pairs \(target rows 1\)/,
+    );
+    // Saturated 0/1 rows identify no sample, so they do not count as shared.
+    const hard = { original: [1, 0, 0, 1], unlearned: [1, 0, 0, 1], labels: [1, 0] };
+    const newHard = { original: [1, 0, 0.3, 0.7], unlearned: [1, 0, 0.2, 0.8], labels: [1, 0] };
+    expect(() => unlearningAttack(hard, newHard, options)).not.toThrow();
   });
 
   it('names mismatched labels and one-class targets', () => {
-    const other = { ...pairs, original: Array.from(pairs.original) };
+    const other = { ...pairs, unlearned: [0.61, 0.39, 0.49, 0.51, 0.31, 0.69] };
     expect(() => unlearningAttack(pairs, { ...other, labels: [1, 0] }, options)).toThrow(
       /target posteriors \(rows\) has 3 entries but target labels has 2/,
     );
