@@ -32,11 +32,16 @@ describe('bench CLI', () => {
     // Unlearning moves the weights toward the retrained model, second order closer still.
     expect(result.distance.hf).toBeLessThan(result.distance.retrainShift);
     expect(result.distance.hf2).toBeLessThan(result.distance.hf);
-    for (const split of ['test', 'forget', 'remain']) {
-      for (const w of ['original', 'hf', 'retrain'])
-        expect(result.accuracy[split][w]).toBeGreaterThanOrEqual(0);
-    }
-    expect(result.lossChange.pearson).toBeGreaterThan(0.5);
+    // Measured (--quick, seed 42): ratio 0.28, second order 0.17; test accuracy 0.663 original,
+    // 0.676 unlearned, 0.674 retrained; Pearson of the loss changes 0.94.
+    expect(result.distance.ratio).toBeLessThan(0.5);
+    expect(result.distance.ratio2).toBeLessThan(result.distance.ratio);
+    // Unlearning keeps the model useful: test accuracy within 3 points of retraining's, on
+    // remaining samples within 2; and it is a model, not chance (0.1 for 10 classes).
+    expect(result.accuracy.test.retrain).toBeGreaterThan(0.5);
+    expect(Math.abs(result.accuracy.test.hf - result.accuracy.test.retrain)).toBeLessThan(0.03);
+    expect(Math.abs(result.accuracy.remain.hf - result.accuracy.remain.retrain)).toBeLessThan(0.02);
+    expect(result.lossChange.pearson).toBeGreaterThan(0.8);
     expect(result.timing.unlearnMs.p99).toBeGreaterThan(0);
     expect(result.storage.bytes).toBe(200 * 7850 * 4);
     expect(readFileSync(join(out, 'loss-change.svg'), 'utf8')).toMatch(/^<svg/);
