@@ -16,9 +16,16 @@ export {
 } from './budget.js';
 export { type DeletionCapacity, type DeletionCapacityQuery, deletionCapacity } from './capacity.js';
 export {
+  auditCertificate,
   type Certificate,
+  type CertificateAudit,
+  type CertificateEvidence,
   type CertificateInput,
   createCertificate,
+  deletedIdsCommitment,
+  newCommitmentSalt,
+  type Provenance,
+  type RunBinding,
   SECOND_ORDER_NOTE,
   verifyCertificate,
 } from './certificate.js';
@@ -39,6 +46,12 @@ export {
   type EpsilonQuery,
   type SigmaQuery,
 } from './gaussian-mechanism.js';
+export {
+  addGridGaussianNoise,
+  calibrateGrid,
+  discreteGaussianEpsilon,
+  type GridCalibration,
+} from './grid-mechanism.js';
 export { accountantFromLedger, type LedgerEntryWithRelease } from './ledger-replay.js';
 export {
   addGaussianNoise,
@@ -53,6 +66,7 @@ export {
   type CertifiedRelease,
   type CertifiedReleaseOptions,
   certifiedRelease,
+  type ReleaseMechanism,
 } from './release.js';
 export {
   type PaperSensitivityModel,

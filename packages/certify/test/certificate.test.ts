@@ -59,6 +59,8 @@ function releaseOne(
     versions: { '@lethe/certify': '0.1.0', node: process.version },
     approximationOrder,
     timestamp: new Date('2026-01-02T03:04:05Z'),
+    // The fixture's rho stands for a certified upper bound (a measured estimate would not do).
+    provenance: { rho: 'measured upper bound' },
   });
   return { cert, weights };
 }
@@ -160,7 +162,11 @@ describe('certificates', () => {
   it('flags seeded noise unless the caller allows it (reproducible experiments)', () => {
     const accountant = new PrivacyAccountant();
     const { cert, weights } = releaseOne(accountant, ['u1'], seededNoiseSource(3));
-    expect(cert.noise).toEqual({ source: 'seeded', algorithm: 'xoshiro128** (@lethe/core Rng)' });
+    expect(cert.noise).toEqual({
+      source: 'seeded',
+      algorithm: 'xoshiro128** (@lethe/core Rng)',
+      mechanism: 'continuous-gaussian',
+    });
     expect(verifyCertificate(cert, weights, accountant.toJSON())[0]).toMatch(
       /only 'crypto' noise is private/,
     );

@@ -30,7 +30,13 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
     r.certificateProblems.length === 0
       ? 'verifies'
       : `problems: ${r.certificateProblems.join('; ')}`;
+  const grid = r.noise.grid;
+  const noiseLine = grid
+    ? `noise: ${r.noise.mechanism} on a grid of ${grid.gamma} (weight bound ${grid.weightBound}, ${grid.weightBoundProvenance}); sigma ${grid.loss.toFixed(4)}x the continuous Gaussian's`
+    : `noise: ${r.noise.mechanism}`;
+  const trusted = r.certificateAudit.trusted.map((t) => `- ${t}`).join('\n');
   const summary =
+    `${noiseLine}\n` +
     `rho = ${r.rho.value} over ${r.rho.perStep.length} steps (converged: ${r.rho.converged}); T = ${r.stepCounts.T}, B = ${r.stepCounts.B}\n` +
     `unlearned (no noise) test accuracy ${r.reference.testAccuracy.unlearned}, retrain ${r.reference.testAccuracy.retrain}\n\n${table}\n` +
     `\ncertificate for epsilon = 1: ${verdict}`;
@@ -47,7 +53,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow.\n\nCertificate for epsilon = 1: ${verdict}.\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.\n\n${noiseLine}.\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
     summary,
     plots: [
       {

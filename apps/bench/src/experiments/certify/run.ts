@@ -1,11 +1,13 @@
 import {
+  addGridGaussianNoise,
+  auditCertificate,
+  calibrateGrid,
   certifiedRelease,
   type PaperSensitivityModel,
   PrivacyAccountant,
   paperStepCounts,
   seededNoiseSource,
   sensitivityValue,
-  verifyCertificate,
 } from '@lethe/certify';
 import { trajectoryRho } from '@lethe/certify/trajectory';
 import { l2Distance } from '@lethe/evaluate';
@@ -92,20 +94,35 @@ export async function runCertify(flags: CertifyFlags) {
     batchSize: config.batchSize,
     m: forget.length,
   };
-  const models: { label: string; model: PaperSensitivityModel }[] = [
-    { label: "paper bound, rho = 1 (authors' code)", model: { ...base, rho: 1 } },
+  // rho = 1 is the authors' assumption, which a certificate may carry as such. The measured rho
+  // comes from power iteration, a lower bound on the spectral norm, so it certifies nothing:
+  // its rows show what noise that bound would ask for, released without a certificate.
+  const models: { label: string; model: PaperSensitivityModel; certifies: boolean }[] = [
+    { label: "paper bound, rho = 1 (authors' code)", model: { ...base, rho: 1 }, certifies: true },
     {
-      label: `paper bound, measured rho = ${rho.value.toFixed(6)}`,
+      label: `paper bound, measured rho = ${rho.value.toFixed(6)} (a lower bound: no certificate)`,
       model: { ...base, rho: rho.value },
+      certifies: false,
     },
   ];
   const noise = seededNoiseSource(flags.seed);
+  const run = {
+    modelDigest: model.digest,
+    trajectoryDigest: trajectory.digest,
+    dataDigest: trajectory.dataDigest,
+  };
   const release = (
     sensitivity: PaperSensitivityModel,
     epsilon: number,
+    certifies: boolean,
     accountant = new PrivacyAccountant(),
-  ) =>
-    certifiedRelease({
+  ): { weights: Float32Array; sigma: number } => {
+    if (!certifies) {
+      const query = { epsilon, delta: flags.delta, sensitivity: sensitivityValue(sensitivity) };
+      const grid = calibrateGrid({ ...query, weights: unlearned });
+      return { weights: addGridGaussianNoise(unlearned, grid, noise), sigma: grid.sigma };
+    }
+    return certifiedRelease({
       weights: unlearned,
       sensitivity,
       epsilon,
@@ -115,15 +132,20 @@ export async function runCertify(flags: CertifyFlags) {
       noise,
       backend: exp.backend.name,
       versions: versions(),
+      run,
+      deletedIds: forget,
     });
+  };
   const rows: CertifyRow[] = [];
-  for (const { label, model: sm } of models) {
+  for (const { label, model: sm, certifies } of models) {
     const sensitivity = sensitivityValue(sm);
     for (const epsilon of flags.epsilons) {
-      // An infinite bound certifies nothing: the row records it without a release.
-      const draws = Number.isFinite(sensitivity)
-        ? Array.from({ length: flags.draws }, () => release(sm, epsilon))
-        : [];
+      // A bound whose noise float32 cannot carry (infinite, or beyond ~1e37) certifies nothing:
+      // the row records it without a release.
+      const draws =
+        sensitivity < 1e30
+          ? Array.from({ length: flags.draws }, () => release(sm, epsilon, certifies))
+          : [];
       const measure = (f: (w: Float32Array) => number) =>
         draws.length > 0 ? mean(draws.map((d) => f(d.weights))) : Number.NaN;
       rows.push({
@@ -138,14 +160,31 @@ export async function runCertify(flags: CertifyFlags) {
     }
   }
 
-  // One certified release at epsilon 1 (measured rho), its certificate, the verifier's verdict.
+  // One certified release at epsilon 1 (rho = 1, the authors' assumption), bound to this run and
+  // the forgotten ids; the verifier's verdict and what it had to take on trust.
   const accountant = new PrivacyAccountant();
-  const issued = Number.isFinite(sensitivityValue(models[1]!.model))
-    ? release(models[1]!.model, 1, accountant)
-    : release(models[0]!.model, 1, accountant);
-  const problems = verifyCertificate(issued.certificate, issued.weights, accountant.toJSON(), {
+  const issued = certifiedRelease({
+    weights: unlearned,
+    sensitivity: models[0]!.model,
+    epsilon: 1,
+    delta: flags.delta,
+    accountant,
+    requestIds: forget.map(String),
+    noise,
+    backend: exp.backend.name,
+    versions: versions(),
+    run,
+    deletedIds: forget,
+  });
+  const audit = auditCertificate(issued.certificate, {
+    weights: issued.weights,
+    accountantState: accountant.toJSON(),
+    run,
+    deletedIds: forget,
+    salt: issued.salt!,
     allowSeededNoise: true,
   });
+  const problems = audit.problems;
 
   return {
     config: {
@@ -160,7 +199,12 @@ export async function runCertify(flags: CertifyFlags) {
     backend: exp.backend.name,
     backendDetail: backendRecord(exp.backend),
     seed: flags.seed,
-    noise: { source: noise.kind, algorithm: noise.algorithm },
+    noise: {
+      source: noise.kind,
+      algorithm: noise.algorithm,
+      mechanism: issued.certificate.noise.mechanism,
+      grid: issued.certificate.noise.grid,
+    },
     rho,
     stepCounts: { T, B },
     reference: {
@@ -178,6 +222,7 @@ export async function runCertify(flags: CertifyFlags) {
     rows,
     certificate: issued.certificate,
     certificateProblems: problems,
+    certificateAudit: { checked: audit.checked, trusted: audit.trusted },
   };
 }
 

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import {
+  bernoulliExpMinus,
+  discreteGaussian,
+  discreteLaplace,
+  integerSqrt,
+  RandomBits,
+} from '../src/discrete-gaussian.js';
+import {
+  addGridGaussianNoise,
+  calibrateGrid,
+  discreteGaussianEpsilon,
+} from '../src/grid-mechanism.js';
+import { analyticGaussianSigma, seededNoiseSource } from '../src/index.js';
+
+/** The exact pmf of N_Z(0, s2) on [-range, range] (the mass beyond is below 1e-30 here). */
+function exactPmf(s2: number, range: number): Map<number, number> {
+  const weights = new Map<number, number>();
+  let total = 0;
+  for (let x = -range; x <= range; x++) {
+    const w = Math.exp(-(x * x) / (2 * s2));
+    weights.set(x, w);
+    total += w;
+  }
+  for (const [x, w] of weights) weights.set(x, w / total);
+  return weights;
+}
+
+/** Pearson's chi-square of `samples` against `pmf`, cells with expected count >= 5 (rest pooled). */
+function chiSquare(samples: number[], pmf: Map<number, number>): { stat: number; df: number } {
+  const counts = new Map<number, number>();
+  for (const x of samples) counts.set(x, (counts.get(x) ?? 0) + 1);
+  let stat = 0;
+  let cells = 0;
+  let pooledExpected = 0;
+  let pooledObserved = 0;
+  for (const [x, p] of pmf) {
+    const expected = p * samples.length;
+    const observed = counts.get(x) ?? 0;
+    if (expected < 5) {
+      pooledExpected += expected;
+      pooledObserved += observed;
+      continue;
+    }
+    stat += (observed - expected) ** 2 / expected;
+    cells++;
+  }
+  const outside = samples.filter((x) => !pmf.has(x)).length;
+  pooledObserved += outside;
+  if (pooledExpected > 0) {
+    stat += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
+    cells++;
+  }
+  return { stat, df: cells - 1 };
+}
+
+/** chi-square upper quantile approximation (Wilson-Hilferty) at z = 4 (p ~ 3e-5). */
+function chiSquareLimit(df: number): number {
+  const z = 4;
+  return df * (1 - 2 / (9 * df) + z * Math.sqrt(2 / (9 * df))) ** 3;
+}
+
+describe('exact discrete Gaussian sampling (CKS 2020)', () => {
+  it('integerSqrt is the exact floor, also beyond 2^53', () => {
+    for (let n = 0n; n < 2000n; n++) {
+      const r = integerSqrt(n);
+      expect(r * r <= n && (r + 1n) * (r + 1n) > n).toBe(true);
+    }
+    const big = (1n << 80n) + 12345n;
+    const r = integerSqrt(big);
+    expect(r * r <= big && (r + 1n) * (r + 1n) > big).toBe(true);
+  });
+
+  it('Bernoulli(exp(-x)) has the right frequency, below and above x = 1', () => {
+    const bits = new RandomBits(seededNoiseSource(1));
+    const trials = 40_000;
+    for (const [num, den] of [
+      [3n, 10n],
+      [17n, 10n],
+    ] as const) {
+      let hits = 0;
+      for (let i = 0; i < trials; i++) if (bernoulliExpMinus(bits, num, den)) hits++;
+      const p = Math.exp(-Number(num) / Number(den));
+      // 5 binomial standard deviations
+      expect(Math.abs(hits / trials - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / trials));
+    }
+  });
+
+  it('the discrete Laplace matches its pmf', () => {
+    const bits = new RandomBits(seededNoiseSource(2));
+    const t = 3n;
+    const samples = Array.from({ length: 30_000 }, () => Number(discreteLaplace(bits, t)));
+    const pmf = new Map<number, number>();
+    const norm = (1 - Math.exp(-1 / 3)) / (1 + Math.exp(-1 / 3));
+    for (let x = -80; x <= 80; x++) pmf.set(x, norm * Math.exp(-Math.abs(x) / 3));
+    const { stat, df } = chiSquare(samples, pmf);
+    expect(stat).toBeLessThan(chiSquareLimit(df));
+  });
+
+  it('matches the exact pmf for integer and fractional variances (chi-square at p ~ 3e-5)', () => {
+    for (const [num, den, seed] of [
+      [4n, 1n, 3],
+      [9n, 4n, 4],
+      [1n, 10n, 5],
+    ] as const) {
+      const bits = new RandomBits(seededNoiseSource(seed));
+      const samples = Array.from({ length: 30_000 }, () =>
+        Number(discreteGaussian(bits, num, den)),
+      );
+      const { stat, df } = chiSquare(samples, exactPmf(Number(num) / Number(den), 60));
+      expect(stat).toBeLessThan(chiSquareLimit(df));
+    }
+  });
+
+  it('a wide one (s = 1000) has mean 0 and standard deviation s', () => {
+    const bits = new RandomBits(seededNoiseSource(6));
+    const n = 20_000;
+    const xs = Array.from({ length: n }, () => Number(discreteGaussian(bits, 1_000_000n, 1n)));
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    expect(Math.abs(mean)).toBeLessThan((5 * 1000) / Math.sqrt(n));
+    expect(Math.abs(sd / 1000 - 1)).toBeLessThan(5 / Math.sqrt(2 * n));
+  });
+});
+
+describe('grid release: snapped weights plus discrete Gaussian noise', () => {
+  const weights = Float32Array.from({ length: 2000 }, (_, i) => Math.sin(i) * 0.8);
+
+  it('calibrates sigma for the snapped sensitivity through zCDP, a few percent above the analytic sigma', () => {
+    for (const epsilon of [0.1, 1, 10]) {
+      const c = calibrateGrid({ epsilon, delta: 1e-5, sensitivity: 0.05, weights });
+      expect(Number.isInteger(Math.log2(c.gamma))).toBe(true);
+      expect(c.sensitivity).toBe(0.05 + c.gamma * Math.sqrt(weights.length));
+      expect(discreteGaussianEpsilon(c.sigma, c.sensitivity, 1e-5)).toBeLessThanOrEqual(epsilon);
+      expect(c.sigma).toBeGreaterThanOrEqual(
+        analyticGaussianSigma({ epsilon, delta: 1e-5, sensitivity: c.sensitivity }),
+      );
+      expect(c.loss).toBeGreaterThan(1);
+      expect(c.loss).toBeLessThan(1.3);
+      expect(c.weightBound).toEqual({ value: 1, provenance: 'observed' });
+    }
+  });
+
+  it('publishes multiples of gamma exactly in float32, noise of the calibrated scale', () => {
+    const c = calibrateGrid({
+      epsilon: 1,
+      delta: 1e-5,
+      sensitivity: 0.05,
+      weights,
+      weightBound: 1,
+    });
+    expect(c.weightBound).toEqual({ value: 1, provenance: 'declared' });
+    const out = addGridGaussianNoise(weights, c, seededNoiseSource(7));
+    const z: number[] = [];
+    out.forEach((v, i) => {
+      const steps = v / c.gamma;
+      expect(Number.isInteger(steps)).toBe(true);
+      z.push((steps - Math.round(weights[i]! / c.gamma)) * (c.gamma / c.sigma));
+    });
+    const mean = z.reduce((a, b) => a + b, 0) / z.length;
+    const sd = Math.sqrt(z.reduce((a, b) => a + (b - mean) ** 2, 0) / (z.length - 1));
+    expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(z.length));
+    expect(Math.abs(sd - 1)).toBeLessThan(5 / Math.sqrt(2 * z.length));
+  });
+
+  it('refuses weights above a declared bound, and a sigma off its grid', () => {
+    expect(() =>
+      calibrateGrid({ epsilon: 1, delta: 1e-5, sensitivity: 0.05, weights, weightBound: 0.5 }),
+    ).toThrow(/exceeds the declared weightBound 0.5/);
+    expect(() =>
+      addGridGaussianNoise(weights, { sigma: 0.1, gamma: 3 }, seededNoiseSource(1)),
+    ).toThrow(/not a positive multiple of 2\^-16/);
+  });
+});
