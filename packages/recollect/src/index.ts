@@ -26,6 +26,7 @@ export {
   type CheckpointPolicy,
   finalWeights,
   type RecordedStep,
+  runDigests,
   storeIdentity,
   type Trajectory,
 } from './trajectory.js';

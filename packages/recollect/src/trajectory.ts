@@ -109,6 +109,23 @@ export function keepsCheckpoint(policy: CheckpointPolicy, t: number): boolean {
 }
 
 /** The final weights w_T of a trajectory (always kept). */
+/**
+ * The run's digests, as a certificate binds them (@lethe/certify's RunBinding): the model's,
+ * the trajectory's (which covers model, data, config, initial weights, batches and step sizes)
+ * and the training data's.
+ */
+export function runDigests(trajectory: Trajectory): {
+  modelDigest: string;
+  trajectoryDigest: string;
+  dataDigest: string;
+} {
+  return {
+    modelDigest: trajectory.model.digest,
+    trajectoryDigest: trajectory.digest,
+    dataDigest: trajectory.dataDigest,
+  };
+}
+
 export function finalWeights(trajectory: Trajectory): Float32Array {
   return trajectory.checkpoints.get(trajectory.steps.length)!;
 }

@@ -7,6 +7,7 @@ import {
   recollect,
   repair,
   retrain,
+  runDigests,
   secondOrderUpdate,
   storeIdentity,
   type TrainConfig,
@@ -84,6 +85,18 @@ describe('store identity', () => {
     await expect(
       Unlearner.open(model, first.trajectory, { kind: 'store', store }),
     ).resolves.toBeDefined();
+  });
+
+  it('runDigests names the run as its store does: model, trajectory and data digests', () => {
+    const { trajectory } = train(model, data, config);
+    const digests = runDigests(trajectory);
+    expect(digests.modelDigest).toBe(model.digest);
+    expect(digests.trajectoryDigest).toBe(storeIdentity(model, trajectory).trajectoryDigest);
+    const y = Int32Array.from(data.y);
+    y[0] = (y[0]! + 1) % 3;
+    const other = runDigests(train(model, { ...data, y }, config).trajectory);
+    expect(other.dataDigest).not.toBe(digests.dataDigest);
+    expect(other.trajectoryDigest).not.toBe(digests.trajectoryDigest);
   });
 
   it('is the config by value: key order and extra properties do not change it', () => {

@@ -11,7 +11,7 @@ import {
 } from '@lethe/certify';
 import { trajectoryRho } from '@lethe/certify/trajectory';
 import { l2Distance } from '@lethe/evaluate';
-import { recollect, retrain, storeIdentity, train, Unlearner } from '@lethe/recollect';
+import { recollect, retrain, runDigests, storeIdentity, train, Unlearner } from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { accuracyOn, backendRecord } from '../../measure.js';
 import { progressLine } from '../../progress.js';
@@ -106,11 +106,7 @@ export async function runCertify(flags: CertifyFlags) {
     },
   ];
   const noise = seededNoiseSource(flags.seed);
-  const run = {
-    modelDigest: model.digest,
-    trajectoryDigest: trajectory.digest,
-    dataDigest: trajectory.dataDigest,
-  };
+  const run = runDigests(trajectory);
   const release = (
     sensitivity: PaperSensitivityModel,
     epsilon: number,
