@@ -73,6 +73,15 @@ describe('exact discrete Gaussian sampling (CKS 2020)', () => {
     expect(r * r <= big && (r + 1n) * (r + 1n) > big).toBe(true);
   });
 
+  it('refuses a noise source whose uniforms are not 53-bit multiples', () => {
+    for (const u of [2 ** -54, 1, -0.5, Number.NaN]) {
+      const bits = new RandomBits({ kind: 'seeded', algorithm: 'bad', nextUniform: () => u });
+      const err = thrown(() => bits.take(8));
+      expect(isLetheError(err, 'invalid-argument')).toBe(true);
+      expect(err.message).toMatch(/noise source bad returned .*not a multiple of 2\^-53/);
+    }
+  });
+
   it('Bernoulli(exp(-x)) has the right frequency, below and above x = 1', () => {
     const bits = new RandomBits(seededNoiseSource(1));
     const trials = 40_000;
