@@ -3,6 +3,7 @@
 // of uniformly random integers with exact rationals (BigInt), so no floating-point rounding
 // shapes the output distribution. That is what closes the floating-point attacks on textbook
 // Gaussian noise (Mironov 2012), whose low-order bits of the rounded output reveal the input.
+import { LetheError } from '@lethe/core';
 import type { NoiseSource } from './noise.js';
 
 const TWO_POW_53 = 2 ** 53;
@@ -20,7 +21,10 @@ export class RandomBits {
       const u = this.source.nextUniform();
       const k = u * TWO_POW_53;
       if (!(Number.isInteger(k) && k >= 0 && k < TWO_POW_53)) {
-        throw new Error(`noise source returned ${u}, not a multiple of 2^-53 in [0, 1)`);
+        throw new LetheError(
+          'invalid-argument',
+          `noise source ${this.source.algorithm} returned ${u}, not a multiple of 2^-53 in [0, 1); the exact sampler needs 53 uniform bits per draw (use cryptoNoiseSource()).`,
+        );
       }
       this.#pool = (this.#pool << 53n) | BigInt(k);
       this.#bits += 53;

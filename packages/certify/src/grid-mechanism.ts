@@ -18,6 +18,7 @@ import { smallestDoubleWhere } from './float-search.js';
 import { analyticGaussianSigma } from './gaussian-mechanism.js';
 import type { NoiseSource } from './noise.js';
 import { DEFAULT_RDP_ORDERS, rdpToEpsilon } from './rdp.js';
+import { requireOpenUnit, requirePositive } from './validate.js';
 
 /** Integers below 2^24 in magnitude are exact in float32 at any power-of-two scale. */
 const FLOAT32_EXACT = 2 ** 24;
@@ -25,6 +26,11 @@ const FLOAT32_EXACT = 2 ** 24;
 const TAIL_SIGMAS = 40;
 /** sigma / gamma is rounded up to this many fractional bits, so s^2 is an exact small rational. */
 const SIGMA_FRACTION_BITS = 16;
+/**
+ * The coarsest grid float32 can carry: (2^24 - 1) 2^104 is float32's largest finite value, so
+ * every gamma * integer below 2^24 in magnitude is finite exactly when gamma <= 2^104.
+ */
+const MAX_GAMMA = 2 ** 104;
 
 export interface GridCalibration {
   /**
@@ -48,11 +54,17 @@ export function discreteGaussianEpsilon(sigma: number, sensitivity: number, delt
   return rdpToEpsilon(sensitivity ** 2 / (2 * sigma ** 2), delta, DEFAULT_RDP_ORDERS).epsilon;
 }
 
-/** The smallest sigma whose discrete Gaussian is (epsilon, delta) at `sensitivity`. */
+/**
+ * The smallest sigma whose discrete Gaussian is (epsilon, delta) at `sensitivity` (> 0), or
+ * Infinity when no finite double is (the bound squared overflows a double).
+ */
 function zcdpSigma(epsilon: number, delta: number, sensitivity: number): number {
   const holds = (sigma: number) => discreteGaussianEpsilon(sigma, sensitivity, delta) <= epsilon;
   let hi = sensitivity;
-  while (!holds(hi)) hi *= 2;
+  while (!holds(hi)) {
+    hi *= 2;
+    if (!Number.isFinite(hi)) return Number.POSITIVE_INFINITY;
+  }
   return smallestDoubleWhere(holds, 0, hi);
 }
 
@@ -80,7 +92,12 @@ export function calibrateGrid(query: {
   /** A public bound on every |w_i|; default: the weights' own maximum, rounded up to 2^k. */
   weightBound?: number;
 }): GridCalibration {
-  const { epsilon, delta, sensitivity, weights } = query;
+  const where = 'calibrateGrid';
+  const epsilon = requirePositive(where, 'epsilon', query.epsilon);
+  const delta = requireOpenUnit(where, 'delta', query.delta);
+  // Sensitivity 0 needs no noise, and the accountant records no sigma = 0 release.
+  const sensitivity = requirePositive(where, 'sensitivity', query.sensitivity);
+  const { weights } = query;
   let observed = 0;
   for (const w of weights) observed = Math.max(observed, Math.abs(w));
   const declared = query.weightBound;
@@ -102,11 +119,24 @@ export function calibrateGrid(query: {
     provenance: declared === undefined ? ('observed' as const) : ('declared' as const),
   };
   const rootD = Math.sqrt(weights.length);
-  let gamma = gridFor(maxAbs, zcdpSigma(epsilon, delta, sensitivity));
+  // Noise float32 cannot carry is refused here, before any noise is drawn.
+  const tooCoarse = (sigma: number, gamma: number) => {
+    const noise = Number.isFinite(sigma)
+      ? `noise of sigma = ${sigma}, on a grid step of ${gamma} (above 2^104, the largest whose 2^24 steps float32 holds),`
+      : 'noise of a sigma beyond the largest double';
+    return new LetheError(
+      'non-finite',
+      `${where}: sensitivity ${sensitivity} at (epsilon, delta) = (${epsilon}, ${delta}) needs ${noise} which overflows float32. No model's weights survive that noise; use a tighter bound, a larger epsilon, repair or retrain.`,
+    );
+  };
+  const first = zcdpSigma(epsilon, delta, sensitivity);
+  let gamma = gridFor(maxAbs, first);
+  if (!(gamma <= MAX_GAMMA)) throw tooCoarse(first, gamma);
   for (let round = 0; round < 64; round++) {
     const released = sensitivity + gamma * rootD;
     const sigma = gridSigma(zcdpSigma(epsilon, delta, released), gamma);
     const next = gridFor(maxAbs, sigma);
+    if (!(next <= MAX_GAMMA)) throw tooCoarse(sigma, next);
     if (next <= gamma) {
       const continuous = analyticGaussianSigma({ epsilon, delta, sensitivity });
       return { sigma, gamma, sensitivity: released, loss: sigma / continuous, weightBound };
@@ -130,6 +160,12 @@ export function addGridGaussianNoise(
   source: NoiseSource,
 ): Float32Array {
   const { sigma, gamma } = calibration;
+  if (!(gamma >= 2 ** -149 && gamma <= MAX_GAMMA && 2 ** Math.round(Math.log2(gamma)) === gamma)) {
+    throw new LetheError(
+      'invalid-argument',
+      `addGridGaussianNoise: gamma = ${gamma} is not a power of two in [2^-149, 2^104], the grids on which float32 holds gamma * integer exactly; use calibrateGrid's gamma.`,
+    );
+  }
   const s = sigma / gamma;
   const scale = 2 ** SIGMA_FRACTION_BITS;
   const sScaled = s * scale;
@@ -148,7 +184,7 @@ export function addGridGaussianNoise(
     if (Math.abs(steps) >= FLOAT32_EXACT) {
       throw new LetheError(
         'invalid-argument',
-        `addGridGaussianNoise: weights[${i}] = ${weights[i]} lands ${steps} grid steps of ${gamma} from 0, beyond 2^24, where float32 is not exact; use calibrateGrid's gamma for these weights.`,
+        `addGridGaussianNoise: weights[${i}] = ${weights[i]} lands ${steps} grid steps of ${gamma} from 0, beyond 2^24, where float32 is not exact; use a grid of at least ${2 ** Math.ceil(Math.log2((Math.abs(steps) * gamma) / 2 ** 23))} (calibrateGrid sizes it from a bound on |w_i|).`,
       );
     }
     out[i] = steps * gamma;

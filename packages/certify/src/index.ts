@@ -69,6 +69,11 @@ export {
   type ReleaseMechanism,
 } from './release.js';
 export {
+  type SoftmaxRhoBound,
+  type SoftmaxRhoStep,
+  softmaxRegressionRhoBound,
+} from './rho-bound.js';
+export {
   type PaperSensitivityModel,
   type PaperSensitivityParams,
   paperSensitivity,

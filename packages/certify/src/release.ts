@@ -103,6 +103,12 @@ export function certifiedRelease(options: CertifiedReleaseOptions): CertifiedRel
       `${where}: the sensitivity model gives ${sensitivity}, so no finite noise certifies the release; use a tighter bound or retrain.`,
     );
   }
+  if (sensitivity === 0) {
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: the sensitivity model gives 0, so there is no noise to calibrate and no release for the accountant to record; check the bound's inputs (m = 0 and q = 1 give 0), or publish without a certified release.`,
+    );
+  }
   // The certificate's own refusals (rho's provenance, m against the deleted ids) come first:
   // nothing may be recorded for a release that cannot be certified.
   const salt = options.deletedIds === undefined ? undefined : newCommitmentSalt();

@@ -1,3 +1,5 @@
+import { isLetheError } from '@lethe/core';
+import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import {
   bernoulliExpMinus,
@@ -69,6 +71,15 @@ describe('exact discrete Gaussian sampling (CKS 2020)', () => {
     const big = (1n << 80n) + 12345n;
     const r = integerSqrt(big);
     expect(r * r <= big && (r + 1n) * (r + 1n) > big).toBe(true);
+  });
+
+  it('refuses a noise source whose uniforms are not 53-bit multiples', () => {
+    for (const u of [2 ** -54, 1, -0.5, Number.NaN]) {
+      const bits = new RandomBits({ kind: 'seeded', algorithm: 'bad', nextUniform: () => u });
+      const err = thrown(() => bits.take(8));
+      expect(isLetheError(err, 'invalid-argument')).toBe(true);
+      expect(err.message).toMatch(/noise source bad returned .*not a multiple of 2\^-53/);
+    }
   });
 
   it('Bernoulli(exp(-x)) has the right frequency, below and above x = 1', () => {
@@ -168,7 +179,66 @@ describe('grid release: snapped weights plus discrete Gaussian noise', () => {
       calibrateGrid({ epsilon: 1, delta: 1e-5, sensitivity: 0.05, weights, weightBound: 0.5 }),
     ).toThrow(/exceeds the declared weightBound 0.5/);
     expect(() =>
-      addGridGaussianNoise(weights, { sigma: 0.1, gamma: 3 }, seededNoiseSource(1)),
+      addGridGaussianNoise(weights, { sigma: 0.1, gamma: 2 ** -4 }, seededNoiseSource(1)),
     ).toThrow(/not a positive multiple of 2\^-16/);
+    for (const gamma of [3, 0.1, 2 ** -150, 2 ** 105, Number.NaN]) {
+      expect(() =>
+        addGridGaussianNoise(weights, { sigma: gamma, gamma }, seededNoiseSource(1)),
+      ).toThrow(/is not a power of two in \[2\^-149, 2\^104\]/);
+    }
+  });
+
+  it('refuses a grid float32 cannot hold exactly, naming a grid that fits', () => {
+    // 2^24 steps of 2^-20 is 16: a weight of 20 on that grid is beyond float32's exact integers.
+    const err = thrown(() =>
+      addGridGaussianNoise(
+        Float32Array.of(20),
+        { sigma: 2 ** -20, gamma: 2 ** -20 },
+        seededNoiseSource(1),
+      ),
+    );
+    expect(isLetheError(err, 'invalid-argument')).toBe(true);
+    expect(err.message).toMatch(
+      /beyond 2\^24, where float32 is not exact; use a grid of at least 0\.000003814697265625 /,
+    );
+    // The grid it names holds the value: 20 / 2^-18 < 2^23.
+    expect(20 / 2 ** -18).toBeLessThan(2 ** 23);
+  });
+
+  it('refuses, without looping, parameters for which no noise fits float32 or no sigma exists', () => {
+    // Before: sensitivity 0, a sensitivity whose square overflows a double, and epsilon <= 0 or
+    // NaN each searched for sigma forever.
+    const base = { epsilon: 1, delta: 1e-5, weights };
+    for (const sensitivity of [1e38, 1e53, 1e154, 1e200, Number.MAX_VALUE]) {
+      const err = thrown(() => calibrateGrid({ ...base, sensitivity }));
+      expect(isLetheError(err, 'non-finite')).toBe(true);
+      expect(err.message).toContain(
+        `sensitivity ${sensitivity} at (epsilon, delta) = (1, 0.00001) needs noise`,
+      );
+      expect(err.message).toMatch(/which overflows float32\. No model's weights survive/);
+      // Beyond ~1.3e154 the bound squared overflows a double, so no finite sigma exists.
+      if (Number.isFinite(sensitivity ** 2)) expect(err.message).toMatch(/above 2\^104/);
+      else expect(err.message).toMatch(/a sigma beyond the largest double/);
+    }
+    // A tiny epsilon asks for noise beyond float32 too (the zCDP conversion needs rho -> 0).
+    expect(() => calibrateGrid({ ...base, epsilon: 1e-300, sensitivity: 1 })).toThrow(
+      /overflows float32/,
+    );
+    for (const [field, value] of [
+      ['sensitivity', 0],
+      ['sensitivity', -1],
+      ['sensitivity', Number.POSITIVE_INFINITY],
+      ['epsilon', -1],
+      ['epsilon', Number.NaN],
+      ['delta', 0],
+      ['delta', 1],
+    ] as const) {
+      const err = thrown(() => calibrateGrid({ ...base, sensitivity: 1, [field]: value }));
+      expect(isLetheError(err, 'invalid-argument')).toBe(true);
+      expect(err.message).toMatch(new RegExp(`calibrateGrid: ${field} = ${value} is invalid`));
+    }
+    // The coarsest grid float32 carries: 2^104, with values up to (2^24 - 1) 2^104, finite.
+    expect(Math.fround((2 ** 24 - 1) * 2 ** 104)).toBe((2 ** 24 - 1) * 2 ** 104);
+    expect(Math.fround(2 ** 24 * 2 ** 104)).toBe(Number.POSITIVE_INFINITY);
   });
 });

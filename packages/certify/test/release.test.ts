@@ -113,20 +113,27 @@ describe('certifiedRelease', () => {
       expect((err as Error).message).toMatch(/weights\[1\] is NaN/);
     }
     expect(accountant.releases).toHaveLength(0);
-    // A vacuous bound's sigma would publish Infinity in float32: refused, nothing recorded.
+    // A vacuous bound's sigma would publish Infinity in float32: refused, nothing recorded (a
+    // bound whose square overflows a double, 1e200, used to hang the grid's calibration).
+    const releaseAt = (value: number, mechanism: 'discrete-gaussian' | 'continuous-gaussian') =>
+      certifiedRelease({
+        weights,
+        sensitivity: { kind: 'user', value, description: 'vacuous' },
+        epsilon: 1,
+        delta: 1e-5,
+        accountant,
+        requestIds: ['r'],
+        backend: 'cpu',
+        mechanism,
+      });
     for (const mechanism of ['discrete-gaussian', 'continuous-gaussian'] as const) {
-      expect(() =>
-        certifiedRelease({
-          weights,
-          sensitivity: { kind: 'user', value: 1e53, description: 'vacuous' },
-          epsilon: 1,
-          delta: 1e-5,
-          accountant,
-          requestIds: ['r'],
-          backend: 'cpu',
-          mechanism,
-        }),
-      ).toThrow(/overflows float32/);
+      for (const value of [1e53, 1e200]) {
+        expect(() => releaseAt(value, mechanism)).toThrow(/overflows float32/);
+      }
+      // A bound of 0 leaves nothing to calibrate (it used to hang the grid's calibration too).
+      expect(() => releaseAt(0, mechanism)).toThrow(
+        /certifiedRelease: the sensitivity model gives 0, so there is no noise to calibrate/,
+      );
     }
     expect(accountant.releases).toHaveLength(0);
   });

@@ -10,7 +10,8 @@ export const certify = defineExperiment<CertifyFlags>({
   description: `Forgets --forget samples, then releases the weights on a power-of-two grid plus
 exact discrete Gaussian noise (float32-exact) for each epsilon, under the paper's sensitivity
 bound with rho = 1 (the authors' assumption; certified) and with rho measured on the trajectory
-by power iteration (a lower bound: shown, not certified); reports test / forgotten accuracy and
+by power iteration (a lower bound: shown, not certified) and, for the logistic model, with the
+certified upper bound on rho from the data's norms; reports test / forgotten accuracy and
 distance to retraining, and issues one certificate (epsilon 1) bound to the run and the
 forgotten ids, with its audit. About a minute on the paper's logistic setting; --quick in
 seconds.`,

@@ -34,10 +34,16 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   const noiseLine = grid
     ? `noise: ${r.noise.mechanism} on a grid of ${grid.gamma} (weight bound ${grid.weightBound}, ${grid.weightBoundProvenance}); sigma ${grid.loss.toFixed(4)}x the continuous Gaussian's`
     : `noise: ${r.noise.mechanism}`;
+  const upperLine = r.rhoUpperBound
+    ? ` For softmax regression rho also has a certified upper bound, from the batches' data norms over every step of the run: rho <= ${r.rhoUpperBound.value} (worst at step ${r.rhoUpperBound.step}); its rows are certifiable, and an infinite Delta certifies nothing.`
+    : '';
   const trusted = r.certificateAudit.trusted.map((t) => `- ${t}`).join('\n');
   const summary =
     `${noiseLine}\n` +
     `rho = ${r.rho.value} over ${r.rho.perStep.length} steps (converged: ${r.rho.converged}); T = ${r.stepCounts.T}, B = ${r.stepCounts.B}\n` +
+    (r.rhoUpperBound
+      ? `certified rho <= ${r.rhoUpperBound.value} (data norms, every step; worst at step ${r.rhoUpperBound.step})\n`
+      : '') +
     `unlearned (no noise) test accuracy ${r.reference.testAccuracy.unlearned}, retrain ${r.reference.testAccuracy.retrain}\n\n${table}\n` +
     `\ncertificate for epsilon = 1: ${verdict}`;
   const labels = [...new Set(r.rows.map((row) => row.sensitivityModel))];
@@ -53,7 +59,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.\n\n${noiseLine}.\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
     summary,
     plots: [
       {

@@ -64,7 +64,9 @@ export function noiseLevels(s: MiaSetting, target: TrainResult) {
   ].sort((a, b) => a.sigma - b.sigma);
   return {
     sensitivity: {
-      model: rho ? 'paper bound, measured rho' : "paper bound, rho = 1 (the authors' choice)",
+      model: rho
+        ? 'paper bound, measured rho (power iteration: a lower bound, not certified)'
+        : "paper bound, rho = 1 (the authors' assumption)",
       ...sensitivityModel,
       value: sensitivity,
       rhoMeasurement: rho,
