@@ -33,7 +33,10 @@ describe('bench CLI', () => {
     expect(result.distance.hf).toBeLessThan(result.distance.retrainShift);
     expect(result.distance.hf2).toBeLessThan(result.distance.hf);
     // Measured (--quick, seed 42): ratio 0.28, second order 0.17; test accuracy 0.663 original,
-    // 0.676 unlearned, 0.674 retrained; Pearson of the loss changes 0.94.
+    // 0.676 unlearned, 0.674 retrained; Pearson of the loss changes 0.94. Over --seed 1..5 and
+    // 42: ratio 0.19-0.36, second order 0.04-0.23 (below the first order's at every seed); test
+    // accuracy of the unlearned model within 0.012 of retraining's, on the remaining samples
+    // within 0.006; Pearson 0.84-0.99.
     expect(result.distance.ratio).toBeLessThan(0.5);
     expect(result.distance.ratio2).toBeLessThan(result.distance.ratio);
     // Unlearning keeps the model useful: test accuracy within 3 points of retraining's, on

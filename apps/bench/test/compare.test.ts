@@ -41,8 +41,20 @@ describe('bench compare --quick', () => {
       expect(byName.get('newton')!.prepare.bytes).toBe(d * d * 4);
       expect(byName.get('hessian-free')!.prepare.bytes).toBe(byName.get('hessian-free')!.n * d * 4);
       for (const p of byName.get('retrain')!.perDeletion) expect(p.distance.mean).toBe(0);
-      // Unlearning with the approximators gets closer to retraining than doing nothing.
-      for (const p of byName.get('hessian-free')!.perDeletion) expect(p.ratio.mean).toBeLessThan(1);
+      // Unlearning with the approximators gets closer to retraining than doing nothing, the
+      // Hessian-free recollection much closer than the Newton step and the jackknife (which use
+      // the final Hessian only). Mean ratios over the quick run's 2 seeds, measured for first
+      // seeds 1, 3, 5, 7, 9 and 42, at 5/10/20 deletions: hessian-free 0.035-0.398 (0.15-0.21
+      // at seed 42), newton and jackknife 0.49-0.90, never below hessian-free's; asserted:
+      // hessian-free < 0.6, newton and jackknife < 1 and above hessian-free.
+      const ratios = (method: string) => byName.get(method)!.perDeletion.map((p) => p.ratio.mean);
+      ratios('hessian-free').forEach((r, i) => {
+        expect(r).toBeLessThan(0.6);
+        for (const other of ['newton', 'jackknife']) {
+          expect(ratios(other)[i]).toBeLessThan(1);
+          expect(ratios(other)[i]).toBeGreaterThan(r);
+        }
+      });
       // ... and the second-order refinement closer still.
       const first = byName.get('hessian-free')!.perDeletion;
       byName

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certify } from '../src/experiments/certify/index.js';
+import type { CertifyRecord } from '../src/experiments/certify/run.js';
+import { runExperiment } from '../src/run-experiment.js';
+
+/** result.json: the experiment's record and the writer's metadata. */
+type Saved = CertifyRecord & { experiment: string };
+
+const EPSILONS = [1, 10, 100, 1000, 10000];
+
+describe('bench certify --quick', () => {
+  // --quick (logistic on 200 MNIST digits) with epsilons up to 1e4, where the noise becomes small
+  // enough to leave the model intact; two draws per epsilon. Measured over --seed 1..5 and 42
+  // (rho = 1 rows): test accuracy of the release 0.055-0.151 at epsilon 1 (chance is 0.1),
+  // 0.490-0.562 at 100, 0.667-0.756 at 1e4, within 0.009 of the un-noised unlearned model's
+  // (0.671-0.753); the drop from 1e4 to 100 is 0.113-0.241 and from 100 to 1 is 0.364-0.507.
+  // The distance to retraining shrinks 3.3-7.8x per tenfold epsilon (185 at 1, 0.34 at 1e4).
+  it('the certified release loses accuracy as epsilon falls, and its certificate verifies', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lethe-certify-'));
+    try {
+      await runExperiment(certify, [
+        '--quick',
+        ...['--epsilons', EPSILONS.join(','), '--draws', '2', '--rho-steps', '1'],
+        ...['--backend', process.env.LETHE_BACKEND ?? 'wasm', '--out', out],
+      ]);
+      const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Saved;
+      expect(saved.experiment).toBe('certify');
+      const rows = saved.rows.filter((r) => r.sensitivityModel.startsWith('paper bound, rho = 1 '));
+      expect(rows.map((r) => r.epsilon)).toEqual(EPSILONS);
+      const acc = (epsilon: number) => rows.find((r) => r.epsilon === epsilon)!.testAccuracy;
+      for (let i = 1; i < rows.length; i++) {
+        // Less privacy, less noise: sigma falls and the release nears the retrained model.
+        expect(rows[i]!.sigma).toBeLessThan(rows[i - 1]!.sigma);
+        expect(rows[i]!.distanceToRetrain).toBeLessThan(rows[i - 1]!.distanceToRetrain / 2);
+      }
+      expect(acc(1)).toBeLessThan(0.25);
+      expect(acc(100) - acc(1)).toBeGreaterThan(0.25);
+      expect(acc(10000) - acc(100)).toBeGreaterThan(0.05);
+      expect(Math.abs(acc(10000) - saved.reference.testAccuracy.unlearned)).toBeLessThan(0.03);
+      // The measured rho is a power-iteration lower bound: its rows are marked uncertified.
+      const measured = saved.rows.filter((r) => r.sensitivityModel.includes('measured rho'));
+      expect(measured).toHaveLength(EPSILONS.length);
+      for (const r of measured) expect(r.sensitivityModel).toContain('no certificate');
+      // The epsilon-1 certificate verifies against the run, the ids and the accountant.
+      expect(saved.certificateProblems).toEqual([]);
+      expect(saved.certificateAudit.checked.join('\n')).toMatch(/privacy: sigma meets/);
+      expect(saved.certificate.epsilon).toBe(1);
+      const written = JSON.parse(readFileSync(join(out, 'certificate.json'), 'utf8'));
+      expect(written).toEqual(saved.certificate);
+      expect(readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8')).toMatch(/^<svg/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
