@@ -63,18 +63,10 @@ export interface SqliteStoreState {
   readonly head: Float32Array | undefined;
 }
 
-/** Head weights as stored: d float32, little-endian. */
-export function encodeWeights(weights: Float32Array): Uint8Array {
-  const bytes = new Uint8Array(weights.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < weights.length; i++) view.setFloat32(4 * i, weights[i]!, true);
-  return bytes;
-}
-
+/** Head weights as stored (d float32, little-endian), read back. */
 export function decodeWeights(bytes: Uint8Array): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const out = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  decodeRows(bytes, 'float32', out, 0);
   return out;
 }
 
@@ -99,6 +91,8 @@ export class SqliteStore implements ApproximatorStore {
   readonly #deleteMany: BetterSqlite3.Statement<[string]>;
   readonly #insertErased: BetterSqlite3.Statement<[string]>;
   readonly #setRowCount: BetterSqlite3.Statement<[number]>;
+  readonly #insertLedgerEntry: BetterSqlite3.Statement<[number, string]>;
+  readonly #upsertHead: BetterSqlite3.Statement<[Uint8Array]>;
 
   constructor(
     db: BetterSqlite3.Database,
@@ -140,6 +134,13 @@ export class SqliteStore implements ApproximatorStore {
       `INSERT INTO ${ERASED_TABLE} (id) SELECT value FROM json_each(?)`,
     );
     this.#setRowCount = db.prepare(`UPDATE ${MANIFEST_TABLE} SET row_count = ?`);
+    this.#insertLedgerEntry = db.prepare(
+      `INSERT INTO ${LEDGER_TABLE} (request, entry) VALUES (?, ?)`,
+    );
+    this.#upsertHead = db.prepare(
+      `INSERT INTO ${HEAD_TABLE} (singleton, weights) VALUES (1, ?)
+       ON CONFLICT (singleton) DO UPDATE SET weights = excluded.weights`,
+    );
   }
 
   get manifest(): StoreManifest {
@@ -229,29 +230,15 @@ export class SqliteStore implements ApproximatorStore {
     const idList = validateIds('erase', ids);
     requireLiveIds('erase', idList, (id) => this.#stateOf(id));
     if (idList.length === 0) return;
-    const json = JSON.stringify(Array.from(idList));
     const hook = this.#hook;
     this.#run('erase', () => {
       this.#db.transaction(() => {
-        // secure_delete is on: SQLite overwrites the deleted cells and freed pages with zeros.
-        const { changes } = this.#deleteMany.run(json);
-        if (changes !== idList.length) {
-          throw corruptStoreError(
-            this.#path,
-            `erase found ${changes} of the ${idList.length} rows it was asked to delete in ${ROWS_TABLE}, though all are live`,
-          );
-        }
-        this.#insertErased.run(json);
-        this.#setRowCount.run(this.#live.size - idList.length);
+        this.#deleteRows('erase', idList);
         hook?.('rows-written');
       })();
     });
     hook?.('committed');
-    for (const id of idList) {
-      this.#live.delete(id);
-      this.#erased.add(id);
-    }
-    this.#sortedIds = null;
+    this.#markErased(idList);
     // The write-ahead log may still hold copies of the erased rows' pages (from when they were
     // written). A TRUNCATE checkpoint copies the zeroed pages into the database file and empties
     // the log. Opening a store does the same, in case a crash came between commit and here.
@@ -264,40 +251,18 @@ export class SqliteStore implements ApproximatorStore {
     const { entry, erase } = this.#ledger.prepare(commit, this.#identity.d);
     requireLiveIds('commitDeletion', erase, (id) => this.#stateOf(id));
     const weights = Float32Array.from(commit.weights);
-    const json = JSON.stringify(Array.from(erase));
     const hook = this.#hook;
     this.#run('commitDeletion', () => {
       // One transaction: the rows' erasure, the ledger entry and the head weights land together.
       this.#db.transaction(() => {
-        if (erase.length > 0) {
-          const { changes } = this.#deleteMany.run(json);
-          if (changes !== erase.length) {
-            throw corruptStoreError(
-              this.#path,
-              `commitDeletion found ${changes} of the ${erase.length} rows it was asked to delete in ${ROWS_TABLE}, though all are live`,
-            );
-          }
-          this.#insertErased.run(json);
-          this.#setRowCount.run(this.#live.size - erase.length);
-        }
-        this.#db
-          .prepare(`INSERT INTO ${LEDGER_TABLE} (request, entry) VALUES (?, ?)`)
-          .run(entry.request, JSON.stringify(entry));
-        this.#db
-          .prepare(
-            `INSERT INTO ${HEAD_TABLE} (singleton, weights) VALUES (1, ?)
-             ON CONFLICT (singleton) DO UPDATE SET weights = excluded.weights`,
-          )
-          .run(encodeWeights(weights));
+        if (erase.length > 0) this.#deleteRows('commitDeletion', erase);
+        this.#insertLedgerEntry.run(entry.request, JSON.stringify(entry));
+        this.#upsertHead.run(encodeRows(weights, 'float32'));
         hook?.('rows-written');
       })();
     });
     hook?.('committed');
-    for (const id of erase) {
-      this.#live.delete(id);
-      this.#erased.add(id);
-    }
-    this.#sortedIds = null;
+    this.#markErased(erase);
     this.#ledger.append(entry);
     this.#head = weights;
     // As in erase: the log may hold the erased rows' pages and the old head weights.
@@ -312,6 +277,32 @@ export class SqliteStore implements ApproximatorStore {
     }
     hook?.('checkpointed');
     return entry;
+  }
+
+  /**
+   * Inside a transaction: deletes live rows (secure_delete is on, so SQLite overwrites the
+   * deleted cells and freed pages with zeros), records their ids as erased, updates the count.
+   */
+  #deleteRows(op: string, ids: Int32Array): void {
+    const json = JSON.stringify(Array.from(ids));
+    const { changes } = this.#deleteMany.run(json);
+    if (changes !== ids.length) {
+      throw corruptStoreError(
+        this.#path,
+        `${op} found ${changes} of the ${ids.length} rows it was asked to delete in ${ROWS_TABLE}, though all are live`,
+      );
+    }
+    this.#insertErased.run(json);
+    this.#setRowCount.run(this.#live.size - ids.length);
+  }
+
+  /** After the commit: the in-memory view of which ids are live and which erased. */
+  #markErased(ids: Int32Array): void {
+    for (const id of ids) {
+      this.#live.delete(id);
+      this.#erased.add(id);
+    }
+    this.#sortedIds = null;
   }
 
   async deletions(): Promise<readonly DeletionEntry[]> {

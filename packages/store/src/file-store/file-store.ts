@@ -438,9 +438,7 @@ function headOf(
   weights: Float32Array,
   generation: number,
 ): { entry: HeadEntry; bytes: Uint8Array } {
-  const bytes = new Uint8Array(weights.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < weights.length; i++) view.setFloat32(4 * i, weights[i]!, true);
+  const bytes = encodeRows(weights, 'float32');
   return {
     entry: { file: headFileName(generation), bytes: bytes.length, sha256: sha256Hex(bytes) },
     bytes,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { StoreError, storeIoError } from '../errors.js';
 import { checkHeadWeights, LedgerBook } from '../ledger.js';
 import { assertManifestMatches } from '../manifest-match.js';
-import { bytesPerValue } from '../row-codec.js';
+import { bytesPerValue, decodeRows } from '../row-codec.js';
 import type { ApproximatorStore, StoreIdentity } from '../types.js';
 import { validateIdentity } from '../validate.js';
 import {
@@ -224,9 +224,8 @@ async function loadHead(root: string, body: ManifestBody): Promise<Head | undefi
   if (sha256Hex(bytes) !== entry.sha256) {
     throw fail(`checksum mismatch (the bytes were changed)`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const weights = new Float32Array(body.d);
-  for (let i = 0; i < body.d; i++) weights[i] = view.getFloat32(4 * i, true);
+  decodeRows(bytes, 'float32', weights, 0);
   return { entry, weights };
 }
 

@@ -133,18 +133,14 @@ export async function runCertify(flags: CertifyFlags) {
   ];
   const noise = seededNoiseSource(flags.seed);
   const run = runDigests(trajectory);
-  const release = (
+  // A certified release of the unlearned weights, bound to this run and the forgotten ids; a rho
+  // other than 1 reaching here is the certified upper bound.
+  const certify = (
     sensitivity: PaperSensitivityModel,
     epsilon: number,
-    certifies: boolean,
-    accountant = new PrivacyAccountant(),
-  ): { weights: Float32Array; sigma: number } => {
-    if (!certifies) {
-      const query = { epsilon, delta: flags.delta, sensitivity: sensitivityValue(sensitivity) };
-      const grid = calibrateGrid({ ...query, weights: unlearned });
-      return { weights: addGridGaussianNoise(unlearned, grid, noise), sigma: grid.sigma };
-    }
-    return certifiedRelease({
+    accountant: PrivacyAccountant,
+  ) =>
+    certifiedRelease({
       weights: unlearned,
       sensitivity,
       epsilon,
@@ -158,6 +154,18 @@ export async function runCertify(flags: CertifyFlags) {
       deletedIds: forget,
       ...(sensitivity.rho === 1 ? {} : { provenance: { rho: 'measured upper bound' as const } }),
     });
+  const release = (
+    sensitivity: PaperSensitivityModel,
+    epsilon: number,
+    certifies: boolean,
+    accountant = new PrivacyAccountant(),
+  ): { weights: Float32Array; sigma: number } => {
+    if (!certifies) {
+      const query = { epsilon, delta: flags.delta, sensitivity: sensitivityValue(sensitivity) };
+      const grid = calibrateGrid({ ...query, weights: unlearned });
+      return { weights: addGridGaussianNoise(unlearned, grid, noise), sigma: grid.sigma };
+    }
+    return certify(sensitivity, epsilon, accountant);
   };
   const rows: CertifyRow[] = [];
   for (const { label, model: sm, certifies } of models) {
@@ -186,19 +194,7 @@ export async function runCertify(flags: CertifyFlags) {
   // One certified release at epsilon 1 (rho = 1, the authors' assumption), bound to this run and
   // the forgotten ids; the verifier's verdict and what it had to take on trust.
   const accountant = new PrivacyAccountant();
-  const issued = certifiedRelease({
-    weights: unlearned,
-    sensitivity: models[0]!.model,
-    epsilon: 1,
-    delta: flags.delta,
-    accountant,
-    requestIds: forget.map(String),
-    noise,
-    backend: exp.backend.name,
-    versions: versions(),
-    run,
-    deletedIds: forget,
-  });
+  const issued = certify(models[0]!.model, 1, accountant);
   const audit = auditCertificate(issued.certificate, {
     weights: issued.weights,
     accountantState: accountant.toJSON(),
