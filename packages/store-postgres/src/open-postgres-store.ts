@@ -298,36 +298,37 @@ async function initialize(
     }
   }
   const steps = migrations(schema);
-  if (version >= steps.length) return;
-  await driver.transaction(async (tx) => {
-    if (version === 0) {
-      await tx(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      await tx(
-        `CREATE TABLE ${t.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-    }
-    for (let v = version + 1; v <= steps.length; v++) {
-      for (const statement of steps[v - 1]!) await tx(statement);
-      await tx(`INSERT INTO ${t.migrations} (version) VALUES ($1)`, [v]);
-    }
-    if (version === 0) {
-      await tx(
-        `INSERT INTO ${t.manifest} (singleton, format, format_version, model_digest, layout_digest, trajectory_digest, d, dtype, row_count)
-         VALUES (true, $1, $2, $3, $4, $5, $6, $7, 0)`,
-        [
-          FORMAT_NAME,
-          POSTGRES_FORMAT_VERSION,
-          identity.modelDigest,
-          identity.layoutDigest,
-          identity.trajectoryDigest,
-          identity.d,
-          identity.dtype,
-        ],
-      );
-    } else {
-      await tx(`UPDATE ${t.manifest} SET format_version = $1`, [POSTGRES_FORMAT_VERSION]);
-    }
-  });
+  if (version < steps.length) {
+    await driver.transaction(async (tx) => {
+      if (version === 0) {
+        await tx(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        await tx(
+          `CREATE TABLE ${t.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+      }
+      for (let v = version + 1; v <= steps.length; v++) {
+        for (const statement of steps[v - 1]!) await tx(statement);
+        await tx(`INSERT INTO ${t.migrations} (version) VALUES ($1)`, [v]);
+      }
+      if (version === 0) {
+        await tx(
+          `INSERT INTO ${t.manifest} (singleton, format, format_version, model_digest, layout_digest, trajectory_digest, d, dtype, row_count)
+           VALUES (true, $1, $2, $3, $4, $5, $6, $7, 0)`,
+          [
+            FORMAT_NAME,
+            POSTGRES_FORMAT_VERSION,
+            identity.modelDigest,
+            identity.layoutDigest,
+            identity.trajectoryDigest,
+            identity.d,
+            identity.dtype,
+          ],
+        );
+      } else {
+        await tx(`UPDATE ${t.manifest} SET format_version = $1`, [POSTGRES_FORMAT_VERSION]);
+      }
+    });
+  }
   const missing = (
     await query<{ name: string }>(
       `SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(quote_ident($2) || '.' || name) IS NULL`,
