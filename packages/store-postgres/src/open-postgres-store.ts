@@ -97,7 +97,11 @@ export function openPostgresStore(
   return openPostgresStoreWithHook(target, expected, options, undefined);
 }
 
-/** PGlite's start parameters without -F (fsync off), and with removed WAL segments deleted. */
+/**
+ * PGlite's start parameters with removed WAL segments deleted (wal_recycle=off) rather than
+ * renamed for reuse with their old bytes, and without -F (fsync off): Postgres then asks for
+ * fsync, though PGlite's Node file system does not pass it on to the disk.
+ */
 export const PGLITE_START_PARAMS: readonly string[] = [
   ...PGlite.defaultStartParams.filter((p) => p !== '-F'),
   '-c',
