@@ -1,8 +1,8 @@
 import { describeStoreConformance } from '@lethe/store/conformance';
+import { serverPresent, startServer, type TestServer } from '@lethe/vitest-config/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../src/index.js';
 import { filesUnder, tempDataDir } from './helpers.js';
-import { serverPresent, startServer, type TestServer } from './server.js';
 
 // Embedded PGlite: every file of the data directory is what the store keeps at rest (heap and
 // index files, the WAL, the catalogs), and an erased row must appear in none of them.

@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ApproximatorStore, StoreIdentity } from '@lethe/store';
 import { TEST_IDENTITY as base, containsBytes } from '@lethe/store/conformance';
+import { serverPresent, startServer, type TestServer } from '@lethe/vitest-config/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresTarget } from '../src/index.js';
 import type { CommitStep } from '../src/postgres-store.js';
 import { uniqueRows } from './fixtures/rows.mjs';
 import { distModule, filesUnder, tempDataDir } from './helpers.js';
-import { serverPresent, startServer, type TestServer } from './server.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.mjs', import.meta.url));
 // 800-byte rows: a write of 2000 of them goes in as four INSERTs of 500 rows, and the child dies

@@ -1,10 +1,10 @@
 import { TEST_IDENTITY as identity, storeRejection, testRows } from '@lethe/store/conformance';
+import { serverPresent, startServer, type TestServer } from '@lethe/vitest-config/postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../src/index.js';
 import { uniqueRows } from './fixtures/rows.mjs';
 import { filesUnder, tempDataDir } from './helpers.js';
-import { serverPresent, startServer, type TestServer } from './server.js';
 
 const d = identity.d;
 
