@@ -51,6 +51,15 @@ describe('bench certify --quick', () => {
       const written = JSON.parse(readFileSync(join(out, 'certificate.json'), 'utf8'));
       expect(written).toEqual(saved.certificate);
       expect(readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8')).toMatch(/^<svg/);
+      // Releases a budget admits: the exact GDP account never admits fewer than Renyi, and
+      // for small per-release epsilons both admit more than the basic sums do.
+      for (const c of saved.capacity.rows) {
+        expect(c.gdp).toBeGreaterThanOrEqual(c.rdp);
+        // Without it, 'best' admits what the better of the other two admits.
+        expect(c.discreteBest).toBe(Math.max(c.basic, c.rdp));
+      }
+      const smallest = saved.capacity.rows[0]!;
+      expect(smallest.gdp).toBeGreaterThan(smallest.basic);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -54,6 +54,16 @@ export function parseState<T>(where: string, state: T | string): T {
 
 /** Checks a release on its own: shape, ranges, and that sigma certifies (epsilon, delta). */
 export function validateRelease(where: string, input: ReleaseInput): void {
+  if (
+    input.mechanism !== undefined &&
+    input.mechanism !== 'continuous-gaussian' &&
+    input.mechanism !== 'discrete-gaussian'
+  ) {
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: mechanism = ${JSON.stringify(input.mechanism)} is invalid; expected 'continuous-gaussian', 'discrete-gaussian' or none.`,
+    );
+  }
   if (input.mode !== 'online' && input.mode !== 'batch') {
     throw new LetheError(
       'invalid-argument',
@@ -137,6 +147,7 @@ export class PrivacyAccountant {
       sensitivity: input.sensitivity,
       epsilon: input.epsilon,
       delta: input.delta,
+      ...(input.mechanism === undefined ? {} : { mechanism: input.mechanism }),
     };
     this.log.push(record);
     this.tally.add(record);

@@ -23,7 +23,11 @@ export interface BudgetLimit {
 }
 
 export interface BudgetOptions {
-  /** 'basic' sums, 'rdp' Renyi composition, 'best' whichever shows the spend fits (default). */
+  /**
+   * 'basic' sums, 'rdp' Renyi composition, 'gdp' Gaussian differential privacy (exact for
+   * continuous Gaussian releases; Renyi for the others), 'best' the tightest that applies
+   * (default).
+   */
   composition?: CompositionMethod;
   /** An accountant that already holds earlier releases (default: a new, empty one). */
   accountant?: PrivacyAccountant;
@@ -63,10 +67,10 @@ export class PrivacyBudget {
       delta: requireOpenUnit('PrivacyBudget', 'delta', limit.delta),
     });
     const composition = options.composition ?? 'best';
-    if (composition !== 'basic' && composition !== 'rdp' && composition !== 'best') {
+    if (!['basic', 'rdp', 'gdp', 'best'].includes(composition)) {
       throw new LetheError(
         'invalid-argument',
-        `PrivacyBudget: composition = ${JSON.stringify(composition)} is invalid; expected 'basic', 'rdp' or 'best'.`,
+        `PrivacyBudget: composition = ${JSON.stringify(composition)} is invalid; expected 'basic', 'rdp', 'gdp' or 'best'.`,
       );
     }
     this.composition = composition;

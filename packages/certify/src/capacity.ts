@@ -23,6 +23,12 @@ export interface DeletionCapacityQuery {
   budget?: PrivacyBudget | (BudgetLimit & { composition?: CompositionMethod });
   /** Deletions per release: 1 for online unlearning (default), the batch size for batch mode. */
   deletionsPerRelease?: number;
+  /**
+   * The noise each release draws: 'continuous-gaussian' (default; sigma is calibrated on its
+   * analytic curve, and the GDP account applies) or 'discrete-gaussian' (the Renyi and basic
+   * accounts only).
+   */
+  mechanism?: 'continuous-gaussian' | 'discrete-gaussian';
   /** Where the search stops (default 1,000,000). */
   maxDeletions?: number;
 }
@@ -57,6 +63,13 @@ export function deletionCapacity(query: DeletionCapacityQuery): DeletionCapacity
     throw new LetheError(
       'invalid-argument',
       `${where}: pass a sigmaCeiling, a budget, or both; without either nothing limits deletions.`,
+    );
+  }
+  const mechanism = query.mechanism ?? 'continuous-gaussian';
+  if (mechanism !== 'continuous-gaussian' && mechanism !== 'discrete-gaussian') {
+    throw new LetheError(
+      'invalid-argument',
+      `${where}: mechanism = ${JSON.stringify(mechanism)}; use 'continuous-gaussian' or 'discrete-gaussian'.`,
     );
   }
   const model = query.sensitivity;
@@ -100,6 +113,7 @@ export function deletionCapacity(query: DeletionCapacityQuery): DeletionCapacity
         sensitivity: sensitivityAt(release * perRelease),
         epsilon,
         delta,
+        mechanism,
       });
       if (!fitsWithin(tally, budget.limit, budget.composition, budget.accountant.orders).fits) {
         releases = release - 1;

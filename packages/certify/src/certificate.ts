@@ -155,6 +155,8 @@ function sameRelease(a: ReleaseRecord, b: ReleaseRecord): boolean {
     a.sensitivity === b.sensitivity &&
     a.epsilon === b.epsilon &&
     a.delta === b.delta &&
+    // A log from before mechanisms were recorded has none; one that has must agree.
+    (a.mechanism === undefined || b.mechanism === undefined || a.mechanism === b.mechanism) &&
     a.requestIds.length === b.requestIds.length &&
     a.requestIds.every((id, i) => id === b.requestIds[i])
   );
@@ -437,6 +439,7 @@ export function auditCertificate(
       sensitivity: cert.sensitivity.released,
       epsilon: cert.epsilon,
       delta: cert.delta,
+      mechanism: cert.noise.mechanism,
     };
     if (logged === undefined) {
       problems.push(
@@ -448,7 +451,7 @@ export function auditCertificate(
           `release ${cert.release.index} in the accountant's log differs from the certificate`,
         );
       }
-      if (!sameJson(accountant.composition(cert.release.index + 1), cert.composition)) {
+      if (!sameJson(replayedComposition(accountant, cert), cert.composition)) {
         problems.push(
           'composition state does not match the accountant log replayed up to this release',
         );
@@ -537,4 +540,18 @@ export function verifyCertificate(
   options: Omit<CertificateEvidence, 'weights' | 'accountantState'> = {},
 ): string[] {
   return auditCertificate(cert, { ...options, weights, accountantState }).problems;
+}
+
+/**
+ * The composition state replayed from the log, in the shape the certificate was written in:
+ * certificates issued before the GDP account existed carry no `gdp` key.
+ */
+function replayedComposition(
+  accountant: PrivacyAccountant,
+  cert: { release: { index: number }; composition: CompositionState },
+): Partial<CompositionState> {
+  const state = accountant.composition(cert.release.index + 1);
+  if ('gdp' in cert.composition) return state;
+  const { gdp: _omitted, ...older } = state;
+  return older;
 }

@@ -1,5 +1,6 @@
 // Running totals over Gaussian releases, shared by the accountant, the budget and the capacity
 // calculator so that all three account identically (docs/method.md#composition).
+import { analyticGaussianEpsilon } from './gaussian-mechanism.js';
 import { rdpToEpsilon } from './rdp.js';
 
 /** Neumaier's compensated sum: the totals do not drift with the number of releases. */
@@ -29,6 +30,12 @@ export interface GaussianReleaseCost {
   sensitivity: number;
   epsilon: number;
   delta: number;
+  /**
+   * The noise that was drawn. Only releases known to be continuous Gaussian compose exactly
+   * under Gaussian differential privacy; a release without it (older logs) or with the discrete
+   * Gaussian is accounted by the basic and Renyi sums only.
+   */
+  mechanism?: 'continuous-gaussian' | 'discrete-gaussian';
 }
 
 export interface PrivacySpend {
@@ -46,6 +53,13 @@ export interface CompositionState {
    * accounts are stated at the same delta) by the Balle et al. 2020 conversion.
    */
   rdp: PrivacySpend & { rho: number; order: number };
+  /**
+   * Gaussian differential privacy: the releases together are mu-GDP with mu the root sum of
+   * squares of sensitivity / sigma, and their exact (epsilon, delta) curve is the analytic
+   * Gaussian's at sensitivity mu and sigma 1, read at the basic delta. Null unless every release
+   * drew continuous Gaussian noise (the composition is proven for that mechanism only).
+   */
+  gdp: (PrivacySpend & { mu: number }) | null;
 }
 
 export class CompositionTally {
@@ -54,6 +68,7 @@ export class CompositionTally {
     private readonly epsilonSum: CompensatedSum,
     private readonly deltaSum: CompensatedSum,
     private readonly rhoSum: CompensatedSum,
+    private continuousOnly: boolean,
   ) {}
 
   static empty(): CompositionTally {
@@ -62,6 +77,7 @@ export class CompositionTally {
       new CompensatedSum(),
       new CompensatedSum(),
       new CompensatedSum(),
+      true,
     );
   }
 
@@ -71,6 +87,7 @@ export class CompositionTally {
     this.deltaSum.add(release.delta);
     const ratio = release.sensitivity / release.sigma;
     this.rhoSum.add((ratio * ratio) / 2);
+    if (release.mechanism !== 'continuous-gaussian') this.continuousOnly = false;
   }
 
   clone(): CompositionTally {
@@ -79,6 +96,7 @@ export class CompositionTally {
       this.epsilonSum.clone(),
       this.deltaSum.clone(),
       this.rhoSum.clone(),
+      this.continuousOnly,
     );
   }
 
@@ -96,13 +114,34 @@ export class CompositionTally {
     return { epsilon, delta, rho, order };
   }
 
+  /** Whether the GDP account applies: at least one release, every one continuous Gaussian. */
+  get gdpApplies(): boolean {
+    return this.count > 0 && this.continuousOnly;
+  }
+
+  /**
+   * The GDP account at `delta`, or null when it does not apply. mu^2 = 2 rho: the Renyi sum
+   * already holds the sum of squared sensitivity / sigma ratios.
+   */
+  gdp(delta: number): (PrivacySpend & { mu: number }) | null {
+    if (!this.gdpApplies) return null;
+    const mu = Math.sqrt(2 * this.rhoSum.value);
+    return { epsilon: analyticGaussianEpsilon({ sigma: 1, sensitivity: mu, delta }), delta, mu };
+  }
+
   state(orders: readonly number[]): CompositionState {
     const basic = this.basic();
+    const atDelta = Math.min(basic.delta, 1 - Number.EPSILON);
     const rdp =
       this.count === 0
         ? { epsilon: 0, delta: 0, rho: 0, order: Number.NaN }
-        : this.rdp(Math.min(basic.delta, 1 - Number.EPSILON), orders);
-    return { releases: this.count, basic, rdp: { ...rdp, order: nullableOrder(rdp.order) } };
+        : this.rdp(atDelta, orders);
+    return {
+      releases: this.count,
+      basic,
+      rdp: { ...rdp, order: nullableOrder(rdp.order) },
+      gdp: this.gdp(atDelta),
+    };
   }
 }
 
@@ -111,7 +150,7 @@ function nullableOrder(order: number): number {
   return Number.isNaN(order) ? 0 : order;
 }
 
-export type CompositionMethod = 'basic' | 'rdp' | 'best';
+export type CompositionMethod = 'basic' | 'rdp' | 'gdp' | 'best';
 
 /**
  * Slack for the basic sums only: ten releases at epsilon 0.1 add up to 0.9999999999999999 and
@@ -121,12 +160,16 @@ const SUM_SLACK = 1e-12;
 
 export interface FitResult {
   fits: boolean;
-  /** The account that showed the spend fits (or, if none does, the tighter one's epsilon). */
-  method: 'basic' | 'rdp';
+  /** The account that showed the spend fits (or, if none does, the tightest one's epsilon). */
+  method: 'basic' | 'rdp' | 'gdp';
   spent: PrivacySpend;
 }
 
-/** Whether the releases tallied are (limit.epsilon, limit.delta)-DP by the chosen account. */
+/**
+ * Whether the releases tallied are (limit.epsilon, limit.delta)-DP by the chosen account. 'best'
+ * takes every account that applies and answers with the one that fits, preferring the smallest
+ * epsilon; 'gdp' asked of releases it does not apply to answers with the Renyi account.
+ */
 export function fitsWithin(
   tally: CompositionTally,
   limit: PrivacySpend,
@@ -134,19 +177,33 @@ export function fitsWithin(
   orders: readonly number[],
 ): FitResult {
   const basic = tally.basic();
-  const basicFits =
-    basic.epsilon <= limit.epsilon * (1 + SUM_SLACK) &&
-    basic.delta <= limit.delta * (1 + SUM_SLACK);
-  if (method === 'basic') return { fits: basicFits, method: 'basic', spent: basic };
+  const basicFit: FitResult = {
+    fits:
+      basic.epsilon <= limit.epsilon * (1 + SUM_SLACK) &&
+      basic.delta <= limit.delta * (1 + SUM_SLACK),
+    method: 'basic',
+    spent: basic,
+  };
+  if (method === 'basic') return basicFit;
   const rdp = tally.rdp(limit.delta, orders);
-  const rdpSpend = { epsilon: rdp.epsilon, delta: limit.delta };
-  const rdpFits = rdp.epsilon <= limit.epsilon;
-  if (method === 'rdp') return { fits: rdpFits, method: 'rdp', spent: rdpSpend };
-  if (basicFits && (!rdpFits || basic.epsilon <= rdp.epsilon)) {
-    return { fits: true, method: 'basic', spent: basic };
-  }
-  if (rdpFits) return { fits: true, method: 'rdp', spent: rdpSpend };
-  return basic.epsilon <= rdp.epsilon
-    ? { fits: false, method: 'basic', spent: basic }
-    : { fits: false, method: 'rdp', spent: rdpSpend };
+  const rdpFit: FitResult = {
+    fits: rdp.epsilon <= limit.epsilon,
+    method: 'rdp',
+    spent: { epsilon: rdp.epsilon, delta: limit.delta },
+  };
+  const gdp = tally.gdp(limit.delta);
+  const gdpFit: FitResult | undefined =
+    gdp === null
+      ? undefined
+      : {
+          fits: gdp.epsilon <= limit.epsilon,
+          method: 'gdp',
+          spent: { epsilon: gdp.epsilon, delta: limit.delta },
+        };
+  if (method === 'rdp') return rdpFit;
+  if (method === 'gdp') return gdpFit ?? rdpFit;
+  const accounts = [basicFit, rdpFit, ...(gdpFit ? [gdpFit] : [])];
+  const fitting = accounts.filter((a) => a.fits);
+  const pool = fitting.length > 0 ? fitting : accounts;
+  return pool.reduce((best, a) => (a.spent.epsilon < best.spent.epsilon ? a : best));
 }

@@ -142,6 +142,7 @@ export function certifiedRelease(options: CertifiedReleaseOptions): CertifiedRel
     sensitivity: grid?.sensitivity ?? sensitivity,
     epsilon: options.epsilon,
     delta: options.delta,
+    mechanism,
   };
   // Validate before drawing noise, so a refused release leaves nothing behind; an over-budget
   // release goes through the budget's own refusal (it flags that a retrain is due).

@@ -89,6 +89,7 @@ describe('PrivacyAccountant: composition', () => {
       releases: 0,
       basic: { epsilon: 0, delta: 0 },
       rdp: { epsilon: 0, delta: 0, rho: 0, order: 0 },
+      gdp: null,
     });
     expect(() => acc.composition(3)).toThrow(/releases = 3/);
   });

@@ -98,6 +98,6 @@ describe('PrivacyBudget', () => {
     expect(() => new PrivacyBudget({ epsilon: 1, delta: 1 })).toThrow(/delta = 1/);
     expect(
       () => new PrivacyBudget({ epsilon: 1, delta: 1e-5 }, { composition: 'zcdp' as never }),
-    ).toThrow(/'basic', 'rdp' or 'best'/);
+    ).toThrow(/'basic', 'rdp', 'gdp' or 'best'/);
   });
 });

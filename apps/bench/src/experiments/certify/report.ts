@@ -26,6 +26,12 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
       row.distanceToRetrain,
     ]),
   );
+  const capacity = markdownTable(
+    ['per-release epsilon', 'basic', 'Renyi', 'GDP (continuous)', 'discrete, best'],
+    r.capacity.rows.map((c) => [c.perReleaseEpsilon, c.basic, c.rdp, c.gdp, c.discreteBest]),
+  );
+  const budget = r.capacity.budget;
+  const capacityText = `Online releases a total budget of (${budget.epsilon}, ${budget.delta}) admits, each release calibrated to the per-release epsilon at delta ${r.capacity.rows[0]?.perReleaseDelta}, by composition account (continuous Gaussian releases; the last column is the default discrete-Gaussian release, which the GDP account does not cover):\n\n${capacity}`;
   const verdict =
     r.certificateProblems.length === 0
       ? 'verifies'
@@ -59,7 +65,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\n${capacityText}\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
     summary,
     plots: [
       {

@@ -28,6 +28,7 @@ import { progressLine } from '../../progress.js';
 import { versions } from '../../results.js';
 import { type ExperimentFlags, forgetAndRemain, setUp } from '../../setup.js';
 import { mean } from '../../stats.js';
+import { CAPACITY_BUDGET, capacityTable } from './capacity.js';
 
 export interface CertifyFlags extends ExperimentFlags {
   readonly forget: number;
@@ -240,6 +241,7 @@ export async function runCertify(flags: CertifyFlags) {
       },
     },
     rows,
+    capacity: { budget: CAPACITY_BUDGET, rows: capacityTable() },
     certificate: issued.certificate,
     certificateProblems: problems,
     certificateAudit: { checked: audit.checked, trusted: audit.trusted },
