@@ -81,7 +81,16 @@ export interface OpenPostgresStoreOptions {
    * replicas and backups keep their copies anyway: see the README).
    */
   readonly scrubWal?: boolean;
+  /**
+   * How long to wait for another session's lock on the store before failing with 'locked'
+   * (default 5000 ms). A process killed while it held the store leaves its server session
+   * alive until the server notices the closed socket, usually within milliseconds, longer on
+   * a loaded machine: a restart after a crash waits that out instead of failing. 0 fails at once.
+   */
+  readonly lockWaitMs?: number;
 }
+
+const LOCK_POLL_MS = 25;
 
 /**
  * Opens the approximator store in `target` (a PGlite data directory or a Postgres server), in
@@ -118,6 +127,15 @@ export async function openPostgresStoreWithHook(
   const identity = validateIdentity(expected, 'openPostgresStore');
   const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const erasure = options.erasure ?? 'rewrite';
+  if (
+    options.lockWaitMs !== undefined &&
+    !(Number.isFinite(options.lockWaitMs) && options.lockWaitMs >= 0)
+  ) {
+    throw new StoreError(
+      'invalid-argument',
+      `openPostgresStore: lockWaitMs must be a finite number of milliseconds >= 0, got ${options.lockWaitMs}`,
+    );
+  }
   if (erasure !== 'rewrite' && erasure !== 'vacuum') {
     throw new StoreError(
       'invalid-argument',
@@ -129,15 +147,21 @@ export async function openPostgresStoreWithHook(
   const where = `${driver.where} (schema ${schema})`;
   try {
     const query = driver.query;
-    const [key] = await query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock($1::integer, $2::integer) AS locked',
-      [LOCK_CLASS, crc32(schema) | 0],
-    );
-    if (key?.locked !== true) {
-      throw new StoreError(
-        'locked',
-        `Approximator store ${where} is already open in another session (advisory lock ${LOCK_CLASS}/${crc32(schema) | 0} is held); close it there first. A store is opened by one session at a time; the lock ends with that session.`,
+    const waitMs = options.lockWaitMs ?? 5000;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const [key] = await query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1::integer, $2::integer) AS locked',
+        [LOCK_CLASS, crc32(schema) | 0],
       );
+      if (key?.locked === true) break;
+      if (Date.now() >= deadline) {
+        throw new StoreError(
+          'locked',
+          `Approximator store ${where} is already open in another session (advisory lock ${LOCK_CLASS}/${crc32(schema) | 0} is held, waited ${waitMs} ms); close it there first. A store is opened by one session at a time; the lock ends with that session.`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
     await initialize(driver, schema, identity, create, where);
     const t = tablesOf(schema);

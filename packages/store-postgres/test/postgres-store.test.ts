@@ -87,12 +87,20 @@ describe.skipIf(!serverPresent)('openPostgresStore on a server (apt package post
     expect(await second.readRows([2])).toEqual(testRows([7], d));
     // The advisory lock: another session cannot open a schema that is open.
     const locked = await storeRejection(
-      openPostgresStore({ client: c }, identity, { schema: 'first' }),
+      openPostgresStore({ client: c }, identity, { schema: 'first', lockWaitMs: 100 }),
     );
     expect(locked.code).toBe('locked');
-    expect(locked.message).toMatch(/already open in another session \(advisory lock/);
+    expect(locked.message).toMatch(
+      /already open in another session \(advisory lock .*waited 100 ms/,
+    );
+    await expect(
+      openPostgresStore({ client: c }, identity, { schema: 'first', lockWaitMs: -1 }),
+    ).rejects.toThrow(/lockWaitMs must be a finite number/);
+    // An opener waits for the holder (a crashed process's session, say) to let go.
+    const waiting = openPostgresStore({ client: c }, identity, { schema: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
     await first.close();
-    const reopened = await openPostgresStore({ client: c }, identity, { schema: 'first' });
+    const reopened = await waiting;
     expect(Array.from(await reopened.liveIds())).toEqual([1, 2]);
     await Promise.all([reopened.close(), second.close()]);
     const mismatch = await storeRejection(
