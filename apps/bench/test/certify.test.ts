@@ -51,6 +51,15 @@ describe('bench certify --quick', () => {
       const written = JSON.parse(readFileSync(join(out, 'certificate.json'), 'utf8'));
       expect(written).toEqual(saved.certificate);
       expect(readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8')).toMatch(/^<svg/);
+      // The audit: what attacks show never exceeds what is certified, and once the noise is
+      // small (epsilon 1e4) the white-box projection test does show something.
+      for (const r of rows) {
+        expect(r.audit).not.toBeNull();
+        expect(r.audit!.lossAttack).toBeLessThanOrEqual(r.epsilon);
+        expect(r.audit!.projectionAttack).toBeLessThanOrEqual(r.epsilon);
+      }
+      expect(rows.at(-1)!.audit!.projectionAttack).toBeGreaterThan(1);
+      for (const r of measured) expect(r.audit).toBeNull();
       // Releases a budget admits: the exact GDP account never admits fewer than Renyi, and
       // for small per-release epsilons both admit more than the basic sums do.
       for (const c of saved.capacity.rows) {

@@ -1,5 +1,6 @@
 // Public API of @lethe/evaluate: metrics from weights and logits (distance, accuracy, losses,
-// correlation), ROC tools, LiRA (MIA-L) and the unlearning attack (MIA-U). No tensors.
+// correlation), ROC tools, LiRA (MIA-L), the unlearning attack (MIA-U) and the empirical
+// epsilon of a privacy audit. No tensors.
 export {
   type AttackClassifier,
   type AttackModel,
@@ -11,6 +12,13 @@ export { FEATURE_KINDS, type FeatureKind, unlearningFeatures } from './features.
 export { type LiraOptions, liraScores } from './lira.js';
 export type { Matrix } from './matrix.js';
 export { accuracy, crossEntropyLosses, l2Distance, pearson } from './metrics.js';
+export {
+  type BinomialBounds,
+  clopperPearson,
+  type EmpiricalEpsilon,
+  type EmpiricalEpsilonOptions,
+  empiricalEpsilon,
+} from './privacy-audit.js';
 export {
   type AttackMetrics,
   attackMetrics,

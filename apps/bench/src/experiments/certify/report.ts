@@ -15,6 +15,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
       'test acc',
       'forget acc',
       'distance to retrain',
+      'audit epsilon (loss / projection)',
     ],
     r.rows.map((row) => [
       row.sensitivityModel,
@@ -24,6 +25,9 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
       row.testAccuracy,
       row.forgetAccuracy,
       row.distanceToRetrain,
+      row.audit
+        ? `${row.audit.lossAttack.toFixed(3)} / ${row.audit.projectionAttack.toFixed(3)}`
+        : '',
     ]),
   );
   const capacity = markdownTable(
@@ -65,7 +69,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nAn accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\n${capacityText}\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nThe audit epsilon is an empirical lower bound (95%, Clopper-Pearson) from releasing the unlearned and the retrained weights ${r.rows.find((row) => row.audit)?.audit?.trials ?? 0} times each with the row's noise and attacking the releases: by the loss on the forgotten samples, and by projection on the difference of the two weight vectors (a white-box attacker who knows both). The certified epsilon bounds it from above; the gap is the bound's slack. An accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\n${capacityText}\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
     summary,
     plots: [
       {

@@ -11,7 +11,7 @@ import {
   softmaxRegressionRhoBound,
 } from '@lethe/certify';
 import { trajectoryRho } from '@lethe/certify/trajectory';
-import type { TrainingData } from '@lethe/core';
+import { deriveSeed, Rng, type TrainingData } from '@lethe/core';
 import { l2Distance } from '@lethe/evaluate';
 import {
   recollect,
@@ -28,6 +28,7 @@ import { progressLine } from '../../progress.js';
 import { versions } from '../../results.js';
 import { type ExperimentFlags, forgetAndRemain, setUp } from '../../setup.js';
 import { mean } from '../../stats.js';
+import { type AuditResult, auditRelease } from './audit.js';
 import { CAPACITY_BUDGET, capacityTable } from './capacity.js';
 
 export interface CertifyFlags extends ExperimentFlags {
@@ -37,6 +38,8 @@ export interface CertifyFlags extends ExperimentFlags {
   /** Noise draws per epsilon (accuracy and distance are averaged over them). */
   readonly draws: number;
   readonly rhoSteps: number;
+  /** Releases per world for the empirical audit of each certified row (0: no audit). */
+  readonly auditTrials: number;
   readonly workers?: number | undefined;
 }
 
@@ -50,6 +53,8 @@ export interface CertifyRow {
   readonly testAccuracy: number;
   readonly forgetAccuracy: number;
   readonly distanceToRetrain: number;
+  /** Empirical lower bounds on epsilon (95%) for certified rows; null where not audited. */
+  readonly audit: AuditResult | null;
 }
 
 /**
@@ -169,6 +174,31 @@ export async function runCertify(flags: CertifyFlags) {
     return certify(sensitivity, epsilon, accountant);
   };
   const rows: CertifyRow[] = [];
+  const auditProgress = progressLine('audit');
+  let audited = 0;
+  const toAudit =
+    flags.auditTrials > 0
+      ? models.filter((m) => m.certifies && sensitivityValue(m.model) < 1e30).length *
+        flags.epsilons.length
+      : 0;
+  // The audit's own stream ('AUDT'), so that auditing leaves the releases' draws unchanged.
+  const auditRng = new Rng(deriveSeed(flags.seed, 0x41554454));
+  const auditEpsilon = (sensitivity: number, epsilon: number): AuditResult => {
+    const grid = calibrateGrid({ epsilon, delta: flags.delta, sensitivity, weights: unlearned });
+    const result = auditRelease({
+      model,
+      unlearned,
+      retrained,
+      grid,
+      rng: auditRng,
+      train: exp.train,
+      forget,
+      delta: flags.delta,
+      trials: flags.auditTrials,
+    });
+    auditProgress(++audited / toAudit);
+    return result;
+  };
   for (const { label, model: sm, certifies } of models) {
     const sensitivity = sensitivityValue(sm);
     for (const epsilon of flags.epsilons) {
@@ -188,6 +218,10 @@ export async function runCertify(flags: CertifyFlags) {
         testAccuracy: measure((w) => accuracyOn(model, w, exp.test)),
         forgetAccuracy: measure((w) => accuracyOn(model, w, exp.train, forget)),
         distanceToRetrain: measure((w) => l2Distance(w, retrained)),
+        audit:
+          certifies && draws.length > 0 && flags.auditTrials > 0
+            ? auditEpsilon(sensitivity, epsilon)
+            : null,
       });
     }
   }
