@@ -44,6 +44,10 @@ describe('bench certify --quick', () => {
       const measured = saved.rows.filter((r) => r.sensitivityModel.includes('measured rho'));
       expect(measured).toHaveLength(EPSILONS.length);
       for (const r of measured) expect(r.sensitivityModel).toContain('no certificate');
+      // rho from every step's Hessian, proven from above, is at least power iteration's lower
+      // estimate at the sampled steps (to float32 Hessian products' precision).
+      expect(saved.rhoUpperBound!.value).toBeGreaterThanOrEqual(saved.rho.value * (1 - 1e-4));
+      expect(saved.rhoUpperBound!.steps).toBeGreaterThan(saved.rho.perStep.length);
       // The epsilon-1 certificate verifies against the run, the ids and the accountant.
       expect(saved.certificateProblems).toEqual([]);
       expect(saved.certificateAudit.checked.join('\n')).toMatch(/privacy: sigma meets/);

@@ -84,6 +84,12 @@ export {
   withDeletions,
 } from './sensitivity.js';
 export {
+  type SoftmaxStepNorm,
+  type SoftmaxStepNormBound,
+  type SoftmaxStepNormQuery,
+  softmaxRegressionStepNorms,
+} from './softmax-step-norm.js';
+export {
   type MaxSpectralNormResult,
   maxSpectralNorm,
   type SpectralNormOptions,

@@ -7,3 +7,4 @@ export {
   type TrajectoryRhoResult,
   trajectoryRho,
 } from './trajectory-rho.js';
+export { type TrajectorySoftmaxRhoOptions, trajectorySoftmaxRho } from './trajectory-softmax.js';

@@ -3,7 +3,7 @@ import { Rng } from '@lethe/core';
 import { buildSchedule, type TrainConfig, train } from '@lethe/recollect';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hessian64 } from '../../autodiff/test/reference64.js';
-import { trajectoryRho } from '../src/trajectory.js';
+import { trajectoryRho, trajectorySoftmaxRho } from '../src/trajectory.js';
 import { jacobiEigenvalues } from './reference.js';
 
 const inputs = 4;
@@ -95,6 +95,62 @@ describe('trajectoryRho', () => {
     const { trajectory } = train(model, data, config);
     expect(() => trajectoryRho({ model, data, trajectory, steps: [7] })).toThrow(
       /step 7 is outside the run's steps 0..2/,
+    );
+  });
+});
+
+describe('trajectorySoftmaxRho', () => {
+  beforeAll(async () => {
+    await useBackend(process.env.LETHE_BACKEND ?? 'wasm');
+  });
+
+  // Every step, against the eigenvalues of the model's own float64 Hessian (autodiff's
+  // reference): the certified bound is above the exact norm, and tight.
+  for (const [label, lr] of [
+    ['a contracting run', 0.1],
+    ['an expanding run', 3],
+  ] as const) {
+    it(`bounds ||I - eta H_t|| from above at every step of ${label}`, () => {
+      const config: TrainConfig = {
+        epochs: 2,
+        batchSize: 10,
+        lr,
+        lrDecay: 0.99,
+        clip: 1e6,
+        l2: 0.05,
+        seed: 1,
+      };
+      const { trajectory } = train(model, data, config);
+      const bound = trajectorySoftmaxRho({ model, data, trajectory });
+      expect(bound.perStep).toHaveLength(trajectory.steps.length);
+      for (const s of bound.perStep) {
+        const exact = exactRho(config, trajectory.checkpoints.get(s.step)!, s.step);
+        expect(s.rho).toBeGreaterThanOrEqual(exact.rho);
+        // Contracting steps are bounded by 1 - eta lambda, which lambda_min = lambda attains
+        // only when the data part is singular (else the gap is eta (lambda_min - lambda));
+        // expanding ones by the power estimate raised 1e-6 until proven.
+        expect(s.rho - exact.rho).toBeLessThanOrEqual(
+          s.eta * (exact.min - config.l2) + 1e-5 * exact.rho,
+        );
+      }
+      expect(bound.value > 1).toBe(lr === 3);
+    });
+  }
+
+  it('refuses models it has no proof for', () => {
+    const mlp = createModel('mlp', { inputShape: [inputs], classes, hidden: 5 });
+    const config: TrainConfig = {
+      epochs: 1,
+      batchSize: 10,
+      lr: 0.1,
+      lrDecay: 1,
+      clip: 1e6,
+      l2: 0.05,
+      seed: 1,
+    };
+    const { trajectory } = train(mlp, data, config);
+    expect(() => trajectorySoftmaxRho({ model: mlp, data, trajectory })).toThrow(
+      /proven for softmax regression \(the 'logistic' model\) only, not 'mlp'/,
     );
   });
 });

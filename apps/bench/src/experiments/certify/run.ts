@@ -8,20 +8,11 @@ import {
   paperStepCounts,
   seededNoiseSource,
   sensitivityValue,
-  softmaxRegressionRhoBound,
 } from '@lethe/certify';
-import { trajectoryRho } from '@lethe/certify/trajectory';
-import { deriveSeed, Rng, type TrainingData } from '@lethe/core';
+import { trajectoryRho, trajectorySoftmaxRho } from '@lethe/certify/trajectory';
+import { deriveSeed, Rng } from '@lethe/core';
 import { l2Distance } from '@lethe/evaluate';
-import {
-  recollect,
-  retrain,
-  runDigests,
-  storeIdentity,
-  type Trajectory,
-  train,
-  Unlearner,
-} from '@lethe/recollect';
+import { recollect, retrain, runDigests, storeIdentity, train, Unlearner } from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { accuracyOn, backendRecord } from '../../measure.js';
 import { progressLine } from '../../progress.js';
@@ -97,10 +88,19 @@ export async function runCertify(flags: CertifyFlags) {
     steps: flags.rhoSteps,
     onStep: (i, total) => rhoProgress(i / total),
   });
-  // For softmax regression rho also has a certified upper bound, from the batches' data norms
-  // over every step of the run (softmaxRegressionRhoBound); other models have none here.
+  // For softmax regression rho also has a certified upper bound: each step's Hessian at its
+  // recorded weights, bounded from above with a floating-point proof (trajectorySoftmaxRho);
+  // other models have none here.
+  const upperProgress = progressLine('rho (certified, every step)');
   const rhoUpper =
-    model.name === 'logistic' ? logisticRhoUpperBound(trainingData, trajectory) : null;
+    model.name === 'logistic'
+      ? trajectorySoftmaxRho({
+          model,
+          data: trainingData,
+          trajectory,
+          onStep: (i, total) => upperProgress(i / total),
+        })
+      : null;
   const { T, B } = paperStepCounts({
     n: trainingData.n,
     epochs: config.epochs,
@@ -131,7 +131,7 @@ export async function runCertify(flags: CertifyFlags) {
       ? []
       : [
           {
-            label: `paper bound, certified rho <= ${rhoUpper.value.toFixed(6)} (data norms: an upper bound)`,
+            label: `paper bound, certified rho <= ${rhoUpper.value.toFixed(6)} (every step's Hessian: an upper bound)`,
             model: { ...base, rho: rhoUpper.value },
             certifies: true,
           },
@@ -260,7 +260,10 @@ export async function runCertify(flags: CertifyFlags) {
       grid: issued.certificate.noise.grid,
     },
     rho,
-    rhoUpperBound: rhoUpper,
+    rhoUpperBound:
+      rhoUpper === null
+        ? null
+        : { value: rhoUpper.value, step: rhoUpper.step, steps: rhoUpper.perStep.length },
     stepCounts: { T, B },
     reference: {
       testAccuracy: {
@@ -283,20 +286,3 @@ export async function runCertify(flags: CertifyFlags) {
 }
 
 export type CertifyRecord = Awaited<ReturnType<typeof runCertify>>;
-
-/** softmaxRegressionRhoBound over every step of the run, from each batch's squared norms. */
-function logisticRhoUpperBound(data: TrainingData, trajectory: Trajectory) {
-  const dim = data.x.length / data.n;
-  const squared = (i: number) => {
-    let sum = 0;
-    for (let j = i * dim; j < (i + 1) * dim; j++) sum += data.x[j]! ** 2;
-    return sum;
-  };
-  return softmaxRegressionRhoBound({
-    lambda: trajectory.config.l2,
-    steps: trajectory.steps.map((step) => ({
-      eta: step.eta,
-      squaredNorms: Array.from(step.batch, squared),
-    })),
-  });
-}
