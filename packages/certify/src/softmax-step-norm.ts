@@ -15,6 +15,7 @@
 // floating point (Rump's verification of positive definiteness): the margin covers the rounding
 // of the factorisation and of M's own evaluation.
 import { LetheError } from '@lethe/core';
+import { spectralNorm } from './spectral-norm.js';
 import { requireNonNegative, requirePositive } from './validate.js';
 
 const U = 2 ** -53;
@@ -230,31 +231,26 @@ function certifiesUpperBound(gram: Gram, mu: number): boolean {
 }
 
 /**
- * A certified upper bound on lambda_max(M): power iteration's estimate, raised until the Cholesky
+ * A certified upper bound on lambda_max(M): spectralNorm's power-iteration estimate, raised until the Cholesky
  * test proves it, or the trace (always an upper bound for a positive semi-definite M).
  */
 function certifiedLambdaMax(gram: Gram): number {
   const { size, m, trace } = gram;
-  let v = new Float64Array(size).map((_, i) => 1 + ((i * 7919) % 13) / 13);
-  let estimate = 0;
-  for (let it = 0; it < 200; it++) {
-    const w = new Float64Array(size);
-    for (let r = 0; r < size; r++) {
-      let s = 0;
-      for (let c = 0; c < size; c++) s += m[r * size + c]! * v[c]!;
-      w[r] = s;
-    }
-    let norm = 0;
-    for (const value of w) norm += value * value;
-    norm = Math.sqrt(norm);
-    if (norm === 0) return 0;
-    let dot = 0;
-    for (let r = 0; r < size; r++) dot += v[r]! * w[r]!;
-    let vv = 0;
-    for (const value of v) vv += value * value;
-    estimate = Math.max(estimate, dot / vv);
-    v = w.map((value) => value / norm);
-  }
+  const estimate = spectralNorm(
+    {
+      dim: size,
+      apply: (v) => {
+        const w = new Float64Array(size);
+        for (let r = 0; r < size; r++) {
+          let sum = 0;
+          for (let c = 0; c < size; c++) sum += m[r * size + c]! * v[c]!;
+          w[r] = sum;
+        }
+        return w;
+      },
+    },
+    { iterations: 200, tolerance: 1e-9 },
+  ).value;
   let mu = estimate * (1 + 1e-6) + Number.MIN_VALUE;
   for (let attempt = 0; attempt < 30 && mu < trace; attempt++) {
     if (certifiesUpperBound(gram, mu)) return mu;
