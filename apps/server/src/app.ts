@@ -106,7 +106,7 @@ export async function buildApp(
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: false } },
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   const metrics = createMetrics(service);
 
