@@ -67,7 +67,7 @@ async function waitDone(url: string, id: string): Promise<void> {
     const res = await fetch(`${url}/v1/deletions/${id}`, {
       headers: { authorization: `Bearer ${ADMIN}` },
     });
-    if ((await res.json()).request.state === 'done') return;
+    if (((await res.json()) as { request: { state: string } }).request.state === 'done') return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`request ${id} not done`);
@@ -91,11 +91,11 @@ async function crashAndRecover(where: string[], fault: FaultStage): Promise<void
     // The client does not know what happened: it sends the request again with its key.
     const retry = (await submit(second.url, [5], 'crash')) as Response;
     expect(retry.status).toBe(200); // the same request, accepted before the crash
-    const { id } = await retry.json();
+    const { id } = (await retry.json()) as { id: string };
     await waitDone(second.url, id);
     const next = (await submit(second.url, [6, 7], 'next')) as Response;
     expect(next.status).toBe(202);
-    await waitDone(second.url, (await next.json()).id);
+    await waitDone(second.url, ((await next.json()) as { id: string }).id);
   } finally {
     await stop(second);
   }
