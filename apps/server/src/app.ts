@@ -24,6 +24,8 @@ export interface AppOptions {
   /** Largest request body in bytes. Default 64 KiB. */
   readonly bodyLimit?: number;
   readonly logger?: boolean;
+  /** Called with each response's route, method, status and time in the server (ms). */
+  readonly onTiming?: (route: string, method: string, status: number, ms: number) => void;
 }
 
 /** Most ids or keys one request may name. */
@@ -159,12 +161,9 @@ export async function buildApp(
   );
 
   app.addHook('onResponse', async (req, reply) => {
-    metrics.observe(
-      req.routeOptions.url ?? 'unknown',
-      req.method,
-      reply.statusCode,
-      reply.elapsedTime,
-    );
+    const route = req.routeOptions.url ?? 'unknown';
+    metrics.observe(route, req.method, reply.statusCode, reply.elapsedTime);
+    options.onTiming?.(route, req.method, reply.statusCode, reply.elapsedTime);
   });
 
   /** A preHandler that demands a token with one of `scopes`. */
@@ -341,7 +340,9 @@ export async function buildApp(
     },
   );
 
-  app.get<{ Querystring: { limit?: number } }>(
+  // Query strings and path parameters are strings on the wire (types are not coerced, so that a
+  // body's "7" is refused as a sample id); numbers in them are checked by pattern.
+  app.get<{ Querystring: { limit?: string } }>(
     '/v1/releases',
     {
       preHandler: need('read-weights', 'admin'),
@@ -351,15 +352,15 @@ export async function buildApp(
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200 } },
+          properties: { limit: { type: 'string', pattern: '^(200|1[0-9]{2}|[1-9][0-9]?)$' } },
         },
         response: { 200: { type: 'array', items: releaseSchema }, '4xx': errorSchema },
       },
     },
-    async (req) => service.releases(req.query.limit ?? 20),
+    async (req) => service.releases(Number(req.query.limit ?? 20)),
   );
 
-  app.get<{ Params: { id: number } }>(
+  app.get<{ Params: { id: string } }>(
     '/v1/releases/:id',
     {
       preHandler: need('read-weights', 'admin'),
@@ -368,14 +369,14 @@ export async function buildApp(
         ...auth,
         params: {
           type: 'object',
-          properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+          properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
           required: ['id'],
         },
         response: { 200: releaseSchema, '4xx': errorSchema },
       },
     },
     async (req) => {
-      const release = await service.release(req.params.id);
+      const release = await service.release(Number(req.params.id));
       if (release === undefined)
         throw new HttpError(404, 'not-found', `no release ${req.params.id}.`);
       return release;

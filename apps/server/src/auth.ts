@@ -48,11 +48,36 @@ export async function addToken(
   return row!.id;
 }
 
+/**
+ * Known tokens, by hash, for a few seconds: a lookup per request would be a database round trip
+ * on every acknowledgement. A token revoked in the database stops working within CACHE_MS.
+ */
+const CACHE_MS = 5000;
+const cache = new WeakMap<Db, Map<string, { caller: Caller; until: number }>>();
+
 /** The caller a bearer token stands for, or undefined (unknown or revoked). */
 export async function authenticate(db: Db, token: string): Promise<Caller | undefined> {
+  const hash = hashToken(token);
+  let known = cache.get(db);
+  if (known === undefined) {
+    known = new Map();
+    cache.set(db, known);
+  }
+  const hit = known.get(hash);
+  if (hit !== undefined && hit.until > Date.now()) return hit.caller;
+  const caller = await lookup(db, hash);
+  if (caller === undefined) known.delete(hash);
+  else {
+    if (known.size > 10_000) known.clear();
+    known.set(hash, { caller, until: Date.now() + CACHE_MS });
+  }
+  return caller;
+}
+
+async function lookup(db: Db, hash: string): Promise<Caller | undefined> {
   const [row] = await db.query<{ id: number; name: string; scopes: string[] }>(
     `SELECT id, name, scopes FROM ${S}.tokens WHERE hash = $1 AND revoked_at IS NULL`,
-    [hashToken(token)],
+    [hash],
   );
   if (row === undefined) return undefined;
   return { tokenId: row.id, name: row.name, scopes: new Set(row.scopes as Scope[]) };

@@ -25,12 +25,13 @@ import {
 import { isLetheError, LetheError, weightsSha256 } from '@lethe/core';
 import { recollect, runDigests, storeIdentity, Unlearner } from '@lethe/recollect';
 import type { ApproximatorStore, LedgerRelease } from '@lethe/store';
-import { type ErasureMode, openPostgresStore } from '@lethe/store-postgres';
+import type { ErasureMode } from '@lethe/store-postgres';
 import { addToken, type Caller, newToken } from './auth.js';
 import { type Db, openPglite, openServer } from './db.js';
 import { faultPoint } from './faults.js';
 import { migrate, SERVICE_SCHEMA as S } from './migrations.js';
 import type { ServedModel } from './model.js';
+import { openStoreInWorker } from './store-proxy.js';
 
 /** After every request, or per window of N requests or T seconds, whichever comes first. */
 export type ReleasePolicy =
@@ -133,24 +134,24 @@ export class DeletionService {
     let store: ApproximatorStore | undefined;
     let closeExtra = async () => {};
     const erasure = options.erasure ?? 'rewrite';
-    const openStore = async (create: boolean) =>
-      options.databaseUrl === undefined
-        ? openPostgresStore({ dataDir: join(options.dataDir!, 'store') }, identity, {
-            create,
-            erasure,
-            verify: false,
-          })
-        : openPostgresStore({ pool: pool! }, identity, {
-            create,
-            erasure,
-            verify: false,
-            schema: 'lethe_store',
-          });
-    let pool: import('pg').Pool | undefined;
+    // The store runs in a worker thread (see store-worker.ts), on its own PGlite data directory
+    // or its own connection to the server, in schema lethe_store.
+    const openStore = (create: boolean) =>
+      openStoreInWorker({
+        target:
+          options.databaseUrl === undefined
+            ? { dataDir: join(options.dataDir!, 'store') }
+            : { url: options.databaseUrl },
+        identity,
+        options: {
+          create,
+          erasure,
+          verify: false,
+          ...(options.databaseUrl === undefined ? {} : { schema: 'lethe_store' }),
+        },
+      });
     if (options.databaseUrl !== undefined) {
-      const opened = await openServer(options.databaseUrl);
-      db = opened.db;
-      pool = opened.pool;
+      db = (await openServer(options.databaseUrl)).db;
     } else {
       if (options.dataDir === undefined) {
         throw new LetheError(

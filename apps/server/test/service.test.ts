@@ -70,6 +70,18 @@ describe('deletion service (PGlite, online releases)', () => {
     expect(releases[0].weightsSha256).toBe(body.sha256);
     expect(body.release).toBe(releases[0].id);
     expect(released).not.toEqual(head);
+    const one = await t.app.inject({ url: '/v1/releases?limit=1', headers: bearer(ADMIN) });
+    expect(one.json()).toHaveLength(1);
+    const byId = await t.app.inject({
+      url: `/v1/releases/${releases[1].id}`,
+      headers: bearer(ADMIN),
+    });
+    expect(byId.json().certificate).toEqual(releases[1].certificate);
+    const bad = await t.app.inject({ url: '/v1/releases?limit=abc', headers: bearer(ADMIN) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/querystring\/limit must match pattern/);
+    const none = await t.app.inject({ url: '/v1/releases/999', headers: bearer(ADMIN) });
+    expect(none.statusCode).toBe(404);
   });
 
   it('answers a repeated idempotency key with the first request and refuses a different body', async () => {
