@@ -1,7 +1,6 @@
 // The service's system of record on Postgres: embedded PGlite in a data directory by default, a
 // server by URL for several replicas. The same SQL runs on both through @lethe/store-postgres's
-// driver interface; this module adds one thing the driver leaves to its user: a node-postgres
-// connection runs one statement stream, so every query and transaction is serialised here.
+// driver interface. PGlite is one session: its queries and transactions are serialised here.
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import {
@@ -31,18 +30,33 @@ export async function openPglite(dir: string): Promise<Db> {
   return serialised(pgliteDriver(db, dir));
 }
 
-/** Opens a connection to a Postgres server at `url` (postgres://...). */
+/**
+ * Opens a pool of connections to a Postgres server at `url` (postgres://...). Statements run
+ * on any free connection, so that concurrent acknowledgements commit side by side (the server
+ * groups their WAL flushes); a transaction takes one connection for its length, through
+ * @lethe/store-postgres's driver.
+ */
 export async function openServer(url: string): Promise<{ db: Db; pool: pg.Pool }> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  const driver = await pgDriver({ pool }, url.replace(/:[^:@/]*@/, ':***@'));
-  const db = serialised(driver);
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  const where = url.replace(/:[^:@/]*@/, ':***@');
+  // Fail now, naming the server, rather than at the first request.
+  await pool.query('SELECT 1');
+  const query: Query = async <R>(sql: string, params?: readonly unknown[]) =>
+    (await pool.query(sql, params as unknown[] | undefined)).rows as R[];
   return {
     db: {
-      ...db,
-      async close() {
-        await db.close();
-        await pool.end();
+      kind: 'pg',
+      where,
+      query,
+      async transaction(body) {
+        const client = await pool.connect();
+        try {
+          return await (await pgDriver({ client }, where)).transaction(body);
+        } finally {
+          client.release();
+        }
       },
+      close: () => pool.end(),
     },
     pool,
   };

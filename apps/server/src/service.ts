@@ -14,9 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   accountantFromLedger,
-  BudgetExceededError,
   type Certificate,
-  certifiedRelease,
   type PaperSensitivityModel,
   PrivacyBudget,
   paperStepCounts,
@@ -31,7 +29,7 @@ import { type Db, openPglite, openServer } from './db.js';
 import { faultPoint } from './faults.js';
 import { migrate, SERVICE_SCHEMA as S } from './migrations.js';
 import type { ServedModel } from './model.js';
-import { openStoreInWorker } from './store-proxy.js';
+import { type CertifyResult, openStoreInWorker, type WorkerStore } from './store-proxy.js';
 
 /** After every request, or per window of N requests or T seconds, whichever comes first. */
 export type ReleasePolicy =
@@ -116,7 +114,7 @@ export class DeletionService {
   private constructor(
     readonly served: ServedModel,
     readonly db: Db,
-    readonly store: ApproximatorStore,
+    readonly store: WorkerStore,
     private unlearner: Unlearner,
     private budget: PrivacyBudget,
     readonly policy: ReleasePolicy,
@@ -131,25 +129,30 @@ export class DeletionService {
     const served = options.model;
     const identity = storeIdentity(served.model, served.trajectory);
     let db: Db;
-    let store: ApproximatorStore | undefined;
+    let store: WorkerStore | undefined;
     let closeExtra = async () => {};
     const erasure = options.erasure ?? 'rewrite';
     // The store runs in a worker thread (see store-worker.ts), on its own PGlite data directory
     // or its own connection to the server, in schema lethe_store.
+    // Rows are cached in memory up to 1 GiB (see openStoreInWorker).
+    const cacheRows = served.data.n * served.model.d * 4 <= 2 ** 30;
     const openStore = (create: boolean) =>
-      openStoreInWorker({
-        target:
-          options.databaseUrl === undefined
-            ? { dataDir: join(options.dataDir!, 'store') }
-            : { url: options.databaseUrl },
-        identity,
-        options: {
-          create,
-          erasure,
-          verify: false,
-          ...(options.databaseUrl === undefined ? {} : { schema: 'lethe_store' }),
+      openStoreInWorker(
+        {
+          target:
+            options.databaseUrl === undefined
+              ? { dataDir: join(options.dataDir!, 'store') }
+              : { url: options.databaseUrl },
+          identity,
+          options: {
+            create,
+            erasure,
+            verify: false,
+            ...(options.databaseUrl === undefined ? {} : { schema: 'lethe_store' }),
+          },
         },
-      });
+        { cacheRows },
+      );
     if (options.databaseUrl !== undefined) {
       db = (await openServer(options.databaseUrl)).db;
     } else {
@@ -473,7 +476,9 @@ export class DeletionService {
     const forgotten = await this.forgottenIds();
     const batch: string[] = [];
     const ids = new Set<number>();
+    const cap = this.policy.kind === 'window' ? this.policy.requests : waiting.length;
     for (const r of waiting) {
+      if (batch.length >= cap) break;
       const fresh = r.sample_ids.filter((i) => !forgotten.has(i) && !ids.has(i));
       if (this.policy.kind === 'online' && fresh.length > 0 && ids.size > 0) break;
       batch.push(r.seq);
@@ -522,14 +527,14 @@ export class DeletionService {
     const appId = next!.id;
     const requestId = `${APPLICATION_PREFIX}${appId}`;
     const deletedIds = [...(await this.forgottenIds()), ...ids];
-    let released: ReturnType<typeof certifiedRelease>;
+    let released: CertifyResult;
     try {
-      released = certifiedRelease({
+      released = await this.store.certify({
         weights: pending.weights,
         sensitivity: this.sensitivity(forgottenBefore + ids.length),
         epsilon: this.releaseParams.epsilon,
         delta: this.releaseParams.delta,
-        accountant: this.budget,
+        limit: this.budget.limit,
         requestIds: [requestId],
         mode: ids.length === 1 ? 'online' : 'batch',
         backend: this.served.backend.name,
@@ -537,10 +542,9 @@ export class DeletionService {
         deletedIds,
       });
     } catch (error) {
-      if (error instanceof BudgetExceededError) {
+      if (isLetheError(error, 'budget-exceeded')) {
         this.held = `The privacy budget cannot certify the next release (${error.message}). Requests are held: retrain on the remaining data, or repair, and start a new service on the new run.`;
         this.log(`lethe-server: ${this.held}`);
-        this.budget = await budgetFromLedger(this.store, this.budget.limit);
         return;
       }
       throw error;
@@ -597,6 +601,7 @@ export class DeletionService {
     const t4 = performance.now();
     await finish(this.db, appId);
     faultPoint('after-release');
+    this.budget = await budgetFromLedger(this.store, this.budget.limit);
     this.timings.push({
       requests: seqs.length,
       samples: ids.length,

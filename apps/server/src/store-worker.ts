@@ -3,10 +3,11 @@
 // of milliseconds, which on the main thread would stall every HTTP response meanwhile. Here they
 // stall only this thread. The protocol: one message per store call, answered by id.
 import { parentPort, workerData } from 'node:worker_threads';
+import { accountantFromLedger, certifiedRelease, PrivacyBudget } from '@lethe/certify';
 import type { ApproximatorStore } from '@lethe/store';
 import { openPostgresStore } from '@lethe/store-postgres';
 import pg from 'pg';
-import type { StoreWorkerData, WorkerCall, WorkerReply } from './store-proxy.js';
+import type { CertifyInput, StoreWorkerData, WorkerCall, WorkerReply } from './store-proxy.js';
 
 const data = workerData as StoreWorkerData;
 const port = parentPort!;
@@ -41,6 +42,27 @@ try {
   port.on('message', async (call: WorkerCall) => {
     try {
       let result: unknown;
+      if (call.method === 'certify') {
+        // The release is computed here too: drawing the exact discrete Gaussian noise for a
+        // model's weights takes tens of milliseconds. The budget is the ledger's: every release
+        // is recorded there in the commit of its deletion.
+        const input = call.args[0] as CertifyInput;
+        const budget = new PrivacyBudget(input.limit, {
+          accountant: accountantFromLedger(await store.deletions()),
+        });
+        const { limit: _limit, ...options } = input;
+        const released = certifiedRelease({ ...options, accountant: budget });
+        result = {
+          weights: released.weights,
+          sigma: released.sigma,
+          record: released.record,
+          certificate: released.certificate,
+        };
+        port.postMessage({ id: call.id, result, manifest: store.manifest } as WorkerReply, [
+          released.weights.buffer as ArrayBuffer,
+        ]);
+        return;
+      }
       if (call.method === 'readBlock') {
         const block = await store.readBlock(call.args[0] as number, call.args[1] as number);
         result = { data: block.data, shape: block.shape };
@@ -49,7 +71,9 @@ try {
         ]);
         return;
       }
-      const fn = store[call.method] as (...args: unknown[]) => Promise<unknown>;
+      const fn = store[call.method as keyof ApproximatorStore] as (
+        ...args: unknown[]
+      ) => Promise<unknown>;
       result = await fn.apply(store, call.args);
       if (call.method === 'close') await pool?.end();
       port.postMessage(
