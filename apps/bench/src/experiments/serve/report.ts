@@ -55,6 +55,9 @@ ${table}
 
 ${work}
 
+The server's event loop, sampled every millisecond while the deletions ran, was late by
+p50 ${ms(m.eventLoopDelay.p50Ms)} ms, p99 ${ms(m.eventLoopDelay.p99Ms)} ms, max ${ms(m.eventLoopDelay.maxMs)} ms.
+
 Drained the queue in ${a.drainSeconds.toFixed(2)} s after the load ended. Consistent (ledger, store and weights agree exactly): **${m.consistent}**.
 
 ${checks}

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { buildApp, DeletionService, loadServedModel, SERVICE_SCHEMA } from '@lethe/server';
 import { progressLine } from '../../progress.js';
@@ -58,6 +59,12 @@ export interface ServeMeasurement {
     readonly commitP50Ms: number;
     readonly commitP99Ms: number;
     readonly drainSeconds: number;
+  };
+  /** The server's event-loop delay while the deletions ran (1 ms sampling). */
+  readonly eventLoopDelay: {
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
   };
   readonly consistent: boolean;
   readonly checks: Record<string, boolean | number>;
@@ -171,6 +178,9 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
 
       const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
       progress(0, `POST /v1/deletions for ${flags.seconds} s`);
+      // How long the server's event loop was blocked meanwhile (PGlite queries, collections).
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
       const del = await load({
         url,
         seconds: flags.seconds,
@@ -180,6 +190,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
         headers,
         deleteOf: n,
       });
+      loopDelay.disable();
       const drainStart = performance.now();
       await service.idle(600_000);
       const drainSeconds = (performance.now() - drainStart) / 1000;
@@ -315,6 +326,11 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           commitP50Ms: pick((x) => x.commitMs, 50),
           commitP99Ms: pick((x) => x.commitMs, 99),
           drainSeconds,
+        },
+        eventLoopDelay: {
+          p50Ms: loopDelay.percentile(50) / 1e6,
+          p99Ms: loopDelay.percentile(99) / 1e6,
+          maxMs: loopDelay.max / 1e6,
         },
         consistent,
         checks,
