@@ -35,7 +35,10 @@ function num(v: string | undefined, name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
+  // `pnpm serve -- --flag` passes the '--' on.
+  const argv = process.argv.slice(2);
   const { values } = parseArgs({
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       model: { type: 'string' },
       'data-dir': { type: 'string' },

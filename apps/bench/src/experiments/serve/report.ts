@@ -23,7 +23,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
     ['work', 'p50 ms', 'p99 ms'],
     [
       [
-        `read + add one vector (${m.vectorWork.samples} ids, through the store's thread)`,
+        `read + add one vector (${m.vectorWork.samples} ids after 20 warm-up; max ${ms(m.vectorWork.maxMs)} ms)`,
         ms(m.vectorWork.p50Ms),
         ms(m.vectorWork.p99Ms),
       ],
