@@ -38,7 +38,11 @@ function serve(
 }
 
 describe('the default: bundled MNIST logistic model', () => {
-  it('computes the approximators on the first start, reuses them on the next, and forgets', async () => {
+  // The first start computes 1000 MNIST approximators (about 30 s alone, minutes on a loaded
+  // machine), hence the timeout above the shared 120 s.
+  it('computes the approximators on the first start, reuses them on the next, and forgets', {
+    timeout: 300_000,
+  }, async () => {
     const { dir, remove } = await tempDir();
     try {
       const first = await serve(dir);
