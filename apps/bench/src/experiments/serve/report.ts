@@ -1,0 +1,71 @@
+import type { ExperimentOutput } from '../../experiment.js';
+import { markdownTable } from '../../table.js';
+import type { ServeFlags, ServeMeasurement } from './run.js';
+
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+
+export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentOutput {
+  const table = markdownTable(
+    ['route', 'requests', 'non-2xx', 'req/s', 'p50 ms', 'p99 ms', 'server p50 ms', 'server p99 ms'],
+    Object.entries(m.routes).map(([route, r]) => [
+      route === 'delete' ? 'POST /v1/deletions' : route,
+      r.requests,
+      r.non2xx + r.errors,
+      r.throughputPerSecond.toFixed(0),
+      ms(r.p50Ms),
+      ms(r.p99Ms),
+      ms(r.serverP50Ms),
+      ms(r.serverP99Ms),
+    ]),
+  );
+  const a = m.applications;
+  const work = markdownTable(
+    ['work', 'p50 ms', 'p99 ms'],
+    [
+      [
+        `read + add one vector (${m.vectorWork.samples} ids after 20 warm-up; max ${ms(m.vectorWork.maxMs)} ms)`,
+        ms(m.vectorWork.p50Ms),
+        ms(m.vectorWork.p99Ms),
+      ],
+      [
+        `application: read + add its vectors (${a.count} applications)`,
+        ms(a.prepareP50Ms),
+        ms(a.prepareP99Ms),
+      ],
+      ['application: noise + certificate', ms(a.releaseP50Ms), ms(a.releaseP99Ms)],
+      [
+        `application: store commit (erasure ${flags.erasure})`,
+        ms(a.commitP50Ms),
+        ms(a.commitP99Ms),
+      ],
+    ],
+  );
+  const checks = markdownTable(
+    ['check', 'value'],
+    Object.entries(m.checks).map(([k, v]) => [k, String(v)]),
+  );
+  const del = m.routes.delete!;
+  const markdown = `# serve: the deletion service under load
+
+${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions;
+policy ${flags.policy}${flags.policy === 'window' ? ` (${flags.windowRequests} requests or ${flags.windowSeconds} s)` : ''}; erasure ${flags.erasure}.
+Durability: ${m.durable}.
+
+${table}
+
+${work}
+
+The server's event loop, sampled every millisecond while the deletions ran, was late by
+p50 ${ms(m.eventLoopDelay.p50Ms)} ms, p99 ${ms(m.eventLoopDelay.p99Ms)} ms, max ${ms(m.eventLoopDelay.maxMs)} ms.
+
+Drained the queue in ${a.drainSeconds.toFixed(2)} s after the load ended. Consistent (ledger, store and weights agree exactly): **${m.consistent}**.
+
+${checks}
+`;
+  const summary = `serve (${m.store}, ${m.model}): POST /v1/deletions ${del.throughputPerSecond.toFixed(0)} req/s, p50 ${ms(del.p50Ms)} ms, p99 ${ms(del.p99Ms)} ms (server p99 ${ms(del.serverP99Ms)} ms); one vector read + add p99 ${ms(m.vectorWork.p99Ms)} ms; store commit p50 ${ms(a.commitP50Ms)} ms; consistent: ${m.consistent}`;
+  return {
+    result: { ...m, flags: { ...flags } },
+    markdown,
+    summary,
+  };
+}
