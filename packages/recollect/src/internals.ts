@@ -6,4 +6,5 @@ export { computeApproximators, type RecursionInput } from './recursion.js';
 export { WeightsCursor } from './replay.js';
 export { type ReplayOptions, replay } from './retrain.js';
 export { sgdStep } from './step.js';
-export { assertDataMatches, assertTrajectoryMatches } from './trajectory.js';
+export { blocksOf } from './recollect.js';
+export { assertDataMatches, assertTrajectoryMatches, trajectoryDigest } from './trajectory.js';
