@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { backendInfo, recipeOf } from '@lethe/autodiff';
+import { LetheError } from '@lethe/core';
+import type { RecollectExecutor, RecollectWork } from '@lethe/recollect';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { codeDigest } from './digests.js';
+import type { BlockJob } from './job.js';
+import { encodeRun, publishRun } from './run-blob.js';
+import { ensureSchema, QUEUE } from './schema.js';
+
+/** Blocks of one recollection by state, from pg-boss's job table, and an ETA. */
+export interface QueueProgress {
+  readonly queued: number;
+  readonly running: number;
+  readonly done: number;
+  /** Jobs that failed for good (retries used up); the recollection rejects. */
+  readonly failed: number;
+  readonly total: number;
+  readonly elapsedSeconds: number;
+  /** Seconds left at the rate of blocks done so far (NaN before the first). */
+  readonly etaSeconds: number;
+}
+
+export interface PgBossExecutorOptions {
+  /** Postgres connection string (the database the workers connect to). */
+  readonly url: string;
+  /**
+   * Seconds a block may stay active before pg-boss expires it and hands it to another worker
+   * (a worker killed mid-block is noticed this way). Default 900: longer than any block.
+   */
+  readonly expireInSeconds?: number;
+  /** Tries after the first (default 3). */
+  readonly retryLimit?: number;
+  /** How often the coordinator reads the queue's state (default 0.5 s). */
+  readonly pollSeconds?: number;
+  readonly onQueueProgress?: (progress: QueueProgress) => void;
+}
+
+/**
+ * A recollect executor that enqueues one pg-boss job per block of samples and waits for
+ * `lethe-worker` processes (anywhere that reaches the database) to write the blocks' rows.
+ * The run (trajectory, data, model recipe) is written once to the database, where every worker
+ * reads it.
+ */
+export function pgBossExecutor(options: PgBossExecutorOptions): RecollectExecutor {
+  return {
+    name: 'pg-boss',
+    run: (work) => runOnQueue(work, options),
+  };
+}
+
+async function runOnQueue(
+  work: RecollectWork,
+  options: PgBossExecutorOptions,
+): Promise<Float32Array> {
+  if (work.initial) {
+    throw new LetheError(
+      'unsupported',
+      'pgBossExecutor: starting vectors (`initial`, as repair passes) are not sent to the queue; run repair in-process.',
+    );
+  }
+  const { model, trajectory, data } = work;
+  const pool = new pg.Pool({ connectionString: options.url, max: 2 });
+  const boss = new PgBoss({
+    connectionString: options.url,
+    max: 2,
+    // The coordinator supervises: expired blocks (killed workers) go back to the queue fast.
+    supervise: true,
+    maintenanceIntervalSeconds: 1,
+    schedule: false,
+  });
+  boss.on('error', (error) => process.stderr.write(`pg-boss: ${error.message}\n`));
+  const started = performance.now();
+  try {
+    await boss.start();
+    await ensureSchema(pool);
+    await boss.createQueue(QUEUE);
+    const { key, bytes } = encodeRun({
+      backend: backendInfo().name,
+      recipe: recipeOf(model),
+      setupModules: work.setupModules,
+      trajectory,
+      data: { x: data.x, y: data.y, n: data.n },
+    });
+    await publishRun(pool, key, bytes);
+    const call = randomUUID();
+    const jobs = work.blocks.map(
+      (ids, block): BlockJob => ({
+        run: key,
+        call,
+        block,
+        ids: Array.from(ids),
+        codeDigest: codeDigest(),
+        modelDigest: model.digest,
+        trajectoryDigest: trajectory.digest,
+        dataDigest: trajectory.dataDigest,
+      }),
+    );
+    await boss.insert(
+      jobs.map((data) => ({
+        name: QUEUE,
+        data,
+        retryLimit: options.retryLimit ?? 3,
+        retryDelay: 0,
+        expireInSeconds: options.expireInSeconds ?? 900,
+      })),
+    );
+    await waitForBlocks(pool, call, jobs.length, started, work, options);
+    return await collect(pool, call, work);
+  } finally {
+    await boss.stop({ graceful: false, close: true }).catch(() => {});
+    await pool.end();
+  }
+}
+
+async function waitForBlocks(
+  pool: pg.Pool,
+  call: string,
+  total: number,
+  started: number,
+  work: RecollectWork,
+  options: PgBossExecutorOptions,
+): Promise<void> {
+  const poll = (options.pollSeconds ?? 0.5) * 1000;
+  for (;;) {
+    // The queue's own state: pg-boss's job rows of this call, by state.
+    const { rows } = await pool.query<{ state: string; count: string }>(
+      `SELECT state, count(*) FROM pgboss.job WHERE name = $1 AND data->>'call' = $2 GROUP BY state`,
+      [QUEUE, call],
+    );
+    const by = Object.fromEntries(rows.map((r) => [r.state, Number(r.count)]));
+    const done = by.completed ?? 0;
+    const failed = (by.failed ?? 0) + (by.cancelled ?? 0);
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const progress: QueueProgress = {
+      queued: (by.created ?? 0) + (by.retry ?? 0),
+      running: by.active ?? 0,
+      done,
+      failed,
+      total,
+      elapsedSeconds,
+      etaSeconds: done > 0 ? (elapsedSeconds * (total - done)) / done : Number.NaN,
+    };
+    options.onQueueProgress?.(progress);
+    work.report(done / total);
+    if (failed > 0) {
+      const { rows: bad } = await pool.query<{ output: { message?: string } | null }>(
+        `SELECT output FROM pgboss.job WHERE name = $1 AND data->>'call' = $2 AND state IN ('failed', 'cancelled') LIMIT 1`,
+        [QUEUE, call],
+      );
+      throw new LetheError(
+        'worker-failed',
+        `pgBossExecutor: ${failed} of ${total} blocks failed after their retries: ${bad[0]?.output?.message ?? 'no message'}`,
+      );
+    }
+    if (done === total) return;
+    await new Promise((r) => setTimeout(r, poll));
+  }
+}
+
+async function collect(pool: pg.Pool, call: string, work: RecollectWork): Promise<Float32Array> {
+  const { d } = work.model;
+  const { rows } = await pool.query<{ block: number; rows: Buffer }>(
+    'SELECT block, rows FROM lethe_queue_blocks WHERE call = $1 ORDER BY block',
+    [call],
+  );
+  const out = new Float32Array(work.ids.length * d);
+  const offsets = [0];
+  for (const b of work.blocks) offsets.push(offsets.at(-1)! + b.length * d);
+  if (rows.length !== work.blocks.length) {
+    throw new LetheError(
+      'worker-failed',
+      `pgBossExecutor: ${rows.length} of ${work.blocks.length} blocks have rows though the queue says all completed.`,
+    );
+  }
+  for (const r of rows) {
+    const bytes = new Uint8Array(r.rows.buffer, r.rows.byteOffset, r.rows.byteLength);
+    new Uint8Array(out.buffer, offsets[r.block]! * 4, bytes.length).set(bytes);
+  }
+  await pool.query('DELETE FROM lethe_queue_blocks WHERE call = $1', [call]);
+  return out;
+}
