@@ -1,5 +1,5 @@
 import { useBackend } from '@lethe/autodiff';
-import { recollect, storeIdentity } from '@lethe/recollect';
+import { recollect, storeIdentity, Unlearner } from '@lethe/recollect';
 import { createMemoryStore } from '@lethe/store';
 import { openPostgresStore } from '@lethe/store-postgres';
 import { serverPresent, startServer, type TestServer } from '@lethe/vitest-config/postgres';
@@ -73,6 +73,27 @@ describe.skipIf(!serverPresent)('recollect on pg-boss with lethe-worker processe
       await Promise.all(workers.map((w) => w.stop()));
       await shared.close();
       await pool.end();
+    }
+  }, 60_000);
+
+  it('serves a lazy deletion request through the same queue', async () => {
+    const { data, model, trajectory } = tinyRun();
+    const url = server.url();
+    const workers = ['d', 'e'].map((name) => new WorkerProcess(url, name, 0));
+    try {
+      const local = await Unlearner.open(model, trajectory, { kind: 'lazy', data });
+      const queued = await Unlearner.open(model, trajectory, {
+        kind: 'lazy',
+        data,
+        executor: pgBossExecutor({ url, pollSeconds: 0.2 }),
+      });
+      await local.forgetBatch([3, 17, 40]);
+      await queued.forgetBatch([3, 17, 40]);
+      expect(bytes(queued.weights).equals(bytes(local.weights))).toBe(true);
+      const lines = workers.flatMap((w) => w.lines);
+      expect(lines.some((l) => / block 0 written/.test(l))).toBe(true);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
     }
   }, 60_000);
 });
