@@ -1,20 +1,28 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import type { BackendName } from '@lethe/autodiff';
 import { startWorker } from './worker.js';
 
-const usage = `usage: lethe-worker --database URL [--name NAME]
+const usage = `usage: lethe-worker --database URL [--name NAME] [--backend wasm|node|cpu]
 
 Takes recollection blocks from the pg-boss queue in that Postgres database, computes them in
 this process (one thread) and writes their rows there. Start one per core, on any machine that
 reaches the database. Stops on SIGINT/SIGTERM after the block in hand.`;
 
 async function main(): Promise<void> {
-  let values: { database?: string; name?: string; help?: boolean; 'step-delay-ms'?: string };
+  let values: {
+    database?: string;
+    name?: string;
+    backend?: string;
+    help?: boolean;
+    'step-delay-ms'?: string;
+  };
   try {
     ({ values } = parseArgs({
       options: {
         database: { type: 'string' },
         name: { type: 'string' },
+        backend: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         // Sleeps after each step: lets fault tests kill a worker mid-block.
         'step-delay-ms': { type: 'string' },
@@ -40,6 +48,7 @@ async function main(): Promise<void> {
   const worker = await startWorker({
     url,
     name: values.name,
+    backend: values.backend as BackendName | undefined,
     // The recursion runs synchronously, so the pause blocks the thread (as a long step would).
     onStep: delay > 0 ? () => Atomics.wait(pause, 0, 0, delay) : undefined,
   });

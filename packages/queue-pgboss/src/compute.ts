@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Model, rebuildModel, useBackend } from '@lethe/autodiff';
+import { backendInfo, type Model, rebuildModel, useBackend } from '@lethe/autodiff';
 import { LetheError } from '@lethe/core';
 import { computeApproximators, DataTensors, trajectoryDigest } from '@lethe/recollect/internals';
 import type pg from 'pg';
@@ -97,7 +97,7 @@ export class BlockComputer {
     this.loaded = undefined;
     const blob = await loadRun(this.pool, key);
     for (const m of blob.setupModules) await import(m);
-    await useBackend(blob.backend);
+    if (backendInfo().name !== blob.backend) await useBackend(blob.backend);
     const model = rebuildModel(blob.recipe);
     this.loaded = { key, blob, model, data: new DataTensors(model, blob.data) };
     return this.loaded;

@@ -37,20 +37,81 @@ export interface PgBossExecutorOptions {
   readonly onQueueProgress?: (progress: QueueProgress) => void;
 }
 
+/** The pg-boss executor; `start` keeps its connections open across recollections. */
+export interface PgBossExecutor extends RecollectExecutor {
+  /**
+   * Connects and prepares the queue now (a long-lived coordinator does this once). Without it
+   * each recollection connects and disconnects by itself.
+   */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  readonly pool: pg.Pool;
+  readonly boss: PgBoss;
+}
+
 /**
  * A recollect executor that enqueues one pg-boss job per block of samples and waits for
  * `lethe-worker` processes (anywhere that reaches the database) to write the blocks' rows.
  * The run (trajectory, data, model recipe) is written once to the database, where every worker
  * reads it.
  */
-export function pgBossExecutor(options: PgBossExecutorOptions): RecollectExecutor {
+export function pgBossExecutor(options: PgBossExecutorOptions): PgBossExecutor {
+  let kept: Promise<Connection> | undefined;
   return {
     name: 'pg-boss',
-    run: (work) => runOnQueue(work, options),
+    async start() {
+      kept ??= connect(options.url);
+      await kept;
+    },
+    async close() {
+      const c = kept;
+      kept = undefined;
+      if (c) await disconnect(await c);
+    },
+    async run(work) {
+      const own = kept === undefined;
+      const c = await (kept ?? connect(options.url));
+      try {
+        return await runOnQueue(c, work, options);
+      } finally {
+        if (own) await disconnect(c);
+      }
+    },
   };
 }
 
+async function connect(url: string): Promise<Connection> {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const boss = new PgBoss({
+    connectionString: url,
+    max: 2,
+    // The coordinator supervises: expired blocks (killed workers) go back to the queue fast.
+    supervise: true,
+    maintenanceIntervalSeconds: 1,
+    schedule: false,
+  });
+  boss.on('error', (error) => process.stderr.write(`pg-boss: ${error.message}\n`));
+  try {
+    await boss.start();
+    await ensureSchema(pool);
+    await boss.createQueue(QUEUE);
+  } catch (error) {
+    await disconnect({ pool, boss });
+    throw error;
+  }
+  return { pool, boss };
+}
+
+async function disconnect({ pool, boss }: Connection): Promise<void> {
+  await boss.stop({ graceful: false, close: true }).catch(() => {});
+  await pool.end().catch(() => {});
+}
+
 async function runOnQueue(
+  { pool, boss }: Connection,
   work: RecollectWork,
   options: PgBossExecutorOptions,
 ): Promise<Float32Array> {
@@ -61,57 +122,39 @@ async function runOnQueue(
     );
   }
   const { model, trajectory, data } = work;
-  const pool = new pg.Pool({ connectionString: options.url, max: 2 });
-  const boss = new PgBoss({
-    connectionString: options.url,
-    max: 2,
-    // The coordinator supervises: expired blocks (killed workers) go back to the queue fast.
-    supervise: true,
-    maintenanceIntervalSeconds: 1,
-    schedule: false,
-  });
-  boss.on('error', (error) => process.stderr.write(`pg-boss: ${error.message}\n`));
   const started = performance.now();
-  try {
-    await boss.start();
-    await ensureSchema(pool);
-    await boss.createQueue(QUEUE);
-    const { key, bytes } = encodeRun({
-      backend: backendInfo().name,
-      recipe: recipeOf(model),
-      setupModules: work.setupModules,
-      trajectory,
-      data: { x: data.x, y: data.y, n: data.n },
-    });
-    await publishRun(pool, key, bytes);
-    const call = randomUUID();
-    const jobs = work.blocks.map(
-      (ids, block): BlockJob => ({
-        run: key,
-        call,
-        block,
-        ids: Array.from(ids),
-        codeDigest: codeDigest(),
-        modelDigest: model.digest,
-        trajectoryDigest: trajectory.digest,
-        dataDigest: trajectory.dataDigest,
-      }),
-    );
-    await boss.insert(
-      jobs.map((data) => ({
-        name: QUEUE,
-        data,
-        retryLimit: options.retryLimit ?? 3,
-        retryDelay: 0,
-        expireInSeconds: options.expireInSeconds ?? 900,
-      })),
-    );
-    await waitForBlocks(pool, call, jobs.length, started, work, options);
-    return await collect(pool, call, work);
-  } finally {
-    await boss.stop({ graceful: false, close: true }).catch(() => {});
-    await pool.end();
-  }
+  const { key, bytes } = encodeRun({
+    backend: backendInfo().name,
+    recipe: recipeOf(model),
+    setupModules: work.setupModules,
+    trajectory,
+    data: { x: data.x, y: data.y, n: data.n },
+  });
+  await publishRun(pool, key, bytes);
+  const call = randomUUID();
+  const jobs = work.blocks.map(
+    (ids, block): BlockJob => ({
+      run: key,
+      call,
+      block,
+      ids: Array.from(ids),
+      codeDigest: codeDigest(),
+      modelDigest: model.digest,
+      trajectoryDigest: trajectory.digest,
+      dataDigest: trajectory.dataDigest,
+    }),
+  );
+  await boss.insert(
+    jobs.map((data) => ({
+      name: QUEUE,
+      data,
+      retryLimit: options.retryLimit ?? 3,
+      retryDelay: 0,
+      expireInSeconds: options.expireInSeconds ?? 900,
+    })),
+  );
+  await waitForBlocks(pool, call, jobs.length, started, work, options);
+  return await collect(pool, call, work);
 }
 
 async function waitForBlocks(

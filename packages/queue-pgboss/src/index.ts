@@ -1,6 +1,7 @@
 // Public API of @lethe/queue-pgboss: recollection blocks as pg-boss jobs on Postgres.
 export { codeDigest } from './digests.js';
 export {
+  type PgBossExecutor,
   type PgBossExecutorOptions,
   pgBossExecutor,
   type QueueProgress,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { type BackendName, useBackend } from '@lethe/autodiff';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { BlockComputer } from './compute.js';
@@ -10,6 +11,11 @@ export interface WorkerOptions {
   readonly url: string;
   /** Names the worker in the rows it writes and in its log (default host:pid). */
   readonly name?: string;
+  /**
+   * Backend loaded before the first job (default: the best that loads); a job recorded on
+   * another switches to that one, since rows are bit for bit only on the run's backend.
+   */
+  readonly backend?: BackendName;
   /** Seconds between polls of the queue when idle (default 0.5). */
   readonly pollSeconds?: number;
   /** Log lines (block started / finished / refused); default stderr. */
@@ -30,6 +36,7 @@ export interface RunningWorker {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await useBackend(options.backend);
   const pool = new pg.Pool({ connectionString: options.url, max: 2 });
   // The coordinator supervises the queue (expiry, retries); workers only fetch and complete.
   const boss = new PgBoss({
