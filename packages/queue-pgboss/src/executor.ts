@@ -63,7 +63,10 @@ export function pgBossExecutor(options: PgBossExecutorOptions): PgBossExecutor {
   return {
     name: 'pg-boss',
     async start() {
-      kept ??= connect(options.url);
+      kept ??= connect(options.url).catch((error) => {
+        kept = undefined; // a failed start can be retried
+        throw error;
+      });
       await kept;
     },
     async close() {
@@ -100,9 +103,18 @@ async function connect(url: string): Promise<Connection> {
     await boss.createQueue(QUEUE);
   } catch (error) {
     await disconnect({ pool, boss });
-    throw error;
+    throw new LetheError(
+      'io',
+      `pgBossExecutor: cannot prepare the queue in ${redact(url)}: ${(error as Error).message}. Check the URL and that the server is running.`,
+      { cause: error },
+    );
   }
   return { pool, boss };
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
 async function disconnect({ pool, boss }: Connection): Promise<void> {
@@ -166,6 +178,7 @@ async function waitForBlocks(
   options: PgBossExecutorOptions,
 ): Promise<void> {
   const poll = (options.pollSeconds ?? 0.5) * 1000;
+  let hinted = false;
   for (;;) {
     // The queue's own state: pg-boss's job rows of this call, by state.
     const { rows } = await pool.query<{ state: string; count: string }>(
@@ -198,6 +211,12 @@ async function waitForBlocks(
       );
     }
     if (done === total) return;
+    if (!hinted && progress.running === 0 && done === 0 && elapsedSeconds > 30) {
+      hinted = true;
+      process.stderr.write(
+        `pgBossExecutor: no worker has taken any of ${total} blocks in 30 s: start lethe-worker --database URL on a machine that reaches this database.\n`,
+      );
+    }
     await new Promise((r) => setTimeout(r, poll));
   }
 }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockComputer } from '../src/compute.js';
 import { codeDigest } from '../src/digests.js';
+import { pgBossExecutor } from '../src/index.js';
 import type { BlockJob } from '../src/job.js';
 import { encodeRun, publishRun } from '../src/run-blob.js';
 import { ensureSchema } from '../src/schema.js';
@@ -81,5 +82,15 @@ describe.skipIf(!serverPresent)('a block job on a worker', () => {
     await expect(
       new BlockComputer(pool, 'w4').process({ ...job, run: 'f'.repeat(64) }),
     ).rejects.toThrow(/is not in this database/);
+  });
+});
+
+describe('pgBossExecutor', () => {
+  it('names an unreachable database without its password', async () => {
+    const executor = pgBossExecutor({ url: 'postgres://lethe:secret@127.0.0.1:1/lethe' });
+    const failure = executor.start();
+    await expect(failure).rejects.toThrow(/cannot prepare the queue in postgres:\/\/lethe:\*\*\*@/);
+    await expect(failure).rejects.not.toThrow(/secret/);
+    await executor.close();
   });
 });
