@@ -72,6 +72,7 @@ export interface RecollectResult {
   /** ids.length x d, row-major, in the order of ids. */
   readonly vectors: Float32Array;
   readonly seconds: number;
+  /** Worker threads used here (0 when an executor ran the blocks elsewhere). */
   readonly workers: number;
   readonly blockSize: number;
 }
