@@ -8,9 +8,11 @@ export {
 } from './config.js';
 export type { TrainingData } from './data.js';
 export {
+  type RecollectExecutor,
   type RecollectOptions,
   type RecollectProgress,
   type RecollectResult,
+  type RecollectWork,
   recollect,
 } from './recollect.js';
 export { type RepairOptions, type RepairResult, repair } from './repair.js';

@@ -37,7 +37,34 @@ export interface RecollectOptions {
   readonly blockSize?: number;
   /** Modules each worker imports before building the model (to register custom models). */
   readonly setupModules?: readonly string[];
+  /**
+   * Where the blocks run instead of this process's worker threads, e.g. a job queue whose
+   * workers run on other machines (`@lethe/queue-pgboss`). Each block of `blockSize` rows is
+   * computed exactly as in one thread, so the rows are the same bit for bit as `workers: 1`.
+   */
+  readonly executor?: RecollectExecutor;
   readonly onProgress?: (progress: RecollectProgress) => void;
+}
+
+/** One recollection, cut into blocks of rows, handed to an executor. */
+export interface RecollectWork {
+  readonly model: Model;
+  readonly data: TrainingData;
+  readonly trajectory: Trajectory;
+  readonly ids: Int32Array;
+  readonly initial?: Float32Array;
+  /** ids cut into contiguous blocks of blockSize rows (the last may be shorter). */
+  readonly blocks: readonly Int32Array[];
+  readonly blockSize: number;
+  readonly setupModules: readonly string[];
+  /** Report the fraction of the work done, in [0, 1]. */
+  readonly report: (fraction: number) => void;
+}
+
+/** Runs the blocks of a recollection somewhere and returns the rows (ids.length x d). */
+export interface RecollectExecutor {
+  readonly name: string;
+  run(work: RecollectWork): Promise<Float32Array>;
 }
 
 export interface RecollectResult {
@@ -45,6 +72,7 @@ export interface RecollectResult {
   /** ids.length x d, row-major, in the order of ids. */
   readonly vectors: Float32Array;
   readonly seconds: number;
+  /** Worker threads used here (0 when an executor ran the blocks elsewhere). */
   readonly workers: number;
   readonly blockSize: number;
 }
@@ -103,7 +131,25 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
   };
 
   let vectors: Float32Array;
-  if (workers === 1) {
+  if (options.executor) {
+    vectors = await options.executor.run({
+      model,
+      data,
+      trajectory,
+      ids,
+      initial: options.initial,
+      blocks: blocksOf(ids, blockSize),
+      blockSize,
+      setupModules: options.setupModules ?? [],
+      report,
+    });
+    if (vectors.length !== ids.length * model.d) {
+      throw new LetheError(
+        'worker-failed',
+        `recollect: executor ${options.executor.name} returned ${vectors.length} values, expected ids.length * d = ${ids.length * model.d}.`,
+      );
+    }
+  } else if (workers === 1) {
     const tensors = new DataTensors(model, data);
     try {
       vectors = computeApproximators({
@@ -132,7 +178,13 @@ export async function recollect(options: RecollectOptions): Promise<RecollectRes
     );
   }
   if (options.store) await options.store.writeRows(ids, vectors);
-  return { ids, vectors, seconds: (performance.now() - started) / 1000, workers, blockSize };
+  return {
+    ids,
+    vectors,
+    seconds: (performance.now() - started) / 1000,
+    workers: options.executor ? 0 : workers,
+    blockSize,
+  };
 }
 
 /**
@@ -216,5 +268,12 @@ function splitEvenly(ids: Int32Array, parts: number): Int32Array[] {
   const out: Int32Array[] = [];
   const size = Math.ceil(ids.length / parts);
   for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+/** ids cut into contiguous blocks of blockSize (the recursion's own blocks, in its order). */
+export function blocksOf(ids: Int32Array, blockSize: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let i = 0; i < ids.length; i += blockSize) out.push(ids.slice(i, i + blockSize));
   return out;
 }

@@ -7,7 +7,7 @@ import {
   type LedgerRelease,
 } from '@lethe/store';
 import { type TrainingData, validateData } from './data.js';
-import { recollect } from './recollect.js';
+import { type RecollectExecutor, recollect } from './recollect.js';
 import { secondOrderUpdate } from './second-order.js';
 import {
   assertDataMatches,
@@ -46,6 +46,8 @@ export type ApproximatorSource =
       readonly kind: 'lazy';
       readonly data: TrainingData;
       readonly workers?: number;
+      /** Computes the requested vectors elsewhere (e.g. on a job queue's workers). */
+      readonly executor?: RecollectExecutor;
       readonly ledger?: ApproximatorStore;
     };
 
@@ -399,6 +401,7 @@ export class Unlearner {
               trajectory: this.trajectory,
               ids,
               workers: Math.min(this.source.workers ?? 1, ids.length),
+              executor: this.source.executor,
             })
           ).vectors;
     if (ids.length === 1) return rows;

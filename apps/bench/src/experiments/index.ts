@@ -4,6 +4,7 @@ import { certify } from './certify/index.js';
 import { compare } from './compare/index.js';
 import { kernels } from './kernels/index.js';
 import { mia } from './mia/index.js';
+import { scale } from './scale/index.js';
 import { serve } from './serve/index.js';
 import { verify } from './verify/index.js';
 
@@ -14,4 +15,5 @@ export const EXPERIMENTS: readonly Experiment<never>[] = [
   compare,
   mia,
   serve,
+  scale,
 ] as unknown as readonly Experiment<never>[];
