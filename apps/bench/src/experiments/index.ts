@@ -1,5 +1,6 @@
 // Every experiment of the bench, in the order `pnpm bench --help` lists them.
 import type { Experiment } from '../experiment.js';
+import { ablate } from './ablate/index.js';
 import { certify } from './certify/index.js';
 import { compare } from './compare/index.js';
 import { kernels } from './kernels/index.js';
@@ -12,4 +13,5 @@ export const EXPERIMENTS: readonly Experiment<never>[] = [
   certify,
   compare,
   mia,
+  ablate,
 ] as unknown as readonly Experiment<never>[];

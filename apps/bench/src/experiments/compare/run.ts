@@ -68,6 +68,8 @@ export async function runCompare(
 ): Promise<CompareParts> {
   const { settings, deletions, seeds, methods } = checkFlags(flags);
   const runs: CompareRun[] = [];
+  // The deletion counts and seeds each setting ran with (a named setting brings its own).
+  const ranWith: Record<string, { deletions: number[]; seeds: number[] }> = {};
   const notRun: NotRun[] = [];
   let backend: ReturnType<typeof backendRecord> | undefined;
   const started = performance.now();
@@ -99,6 +101,7 @@ export async function runCompare(
       preset && flags.seedGiven !== true
         ? Array.from({ length: count }, (_, s) => preset.seeds[s] ?? flags.seed + s)
         : Array.from({ length: count }, (_, s) => flags.seed + s);
+    ranWith[setting] = { deletions: counts, seeds: seedList };
     for (const m of asked.filter((x) => x >= n)) {
       notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
     }
@@ -258,7 +261,7 @@ export async function runCompare(
     return {
       complete,
       backend,
-      flags: { ...flags, deletions, seeds },
+      flags: { ...flags, deletions, seeds, ranWith },
       totalSeconds: (performance.now() - started) / 1000,
       notRun: [...notRun],
       runs: [...runs],
