@@ -134,13 +134,16 @@ export function findPreset(name: string): Preset {
   return preset;
 }
 
-/** The --setting flag, with every setting and how long it takes here, for --help. */
+/** The --setting flag (the settings themselves are listed by SETTINGS_HELP). */
 export const SETTING_FLAG = {
   setting: {
     type: 'string' as const,
     choices: PRESET_NAMES,
-    help: `a row of the paper's settings (explicit flags override its values): ${PRESETS.map(
-      (p) => `${p.name} (${p.time})`,
-    ).join('; ')}`,
+    help: "a row of the paper's settings (listed above); explicit flags override its values",
   },
 };
+
+/** For --help: every setting, what it is, and how long it takes on this machine. */
+export const SETTINGS_HELP = `\nSettings (--setting NAME; times on 2 shared cores, wasm):\n${PRESETS.map(
+  (p) => `  ${p.name.padEnd(18)} ${p.summary}\n  ${''.padEnd(18)} ${p.time}`,
+).join('\n')}`;

@@ -1,6 +1,7 @@
 import { LetheError } from '@lethe/core';
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
 import { checkForgetCount, readTrainingFlags } from '../../setup.js';
 import { ABLATIONS, type AblateFlags, type Ablation } from './options.js';
 import { ablateOutput } from './report.js';
@@ -17,7 +18,7 @@ the value (tables and SVG plots). The repair curve: distance to retraining as de
 accumulate over --rounds rounds, without repair and with a repair after every round.
 Logistic: about 15 minutes here, most of it the 200-epoch run; the CNN: many hours (run one
 ablation at a time with --ablations). --quick: n 200, 3 epochs, three values per ablation,
-10 deletions (logistic: seconds).`,
+10 deletions (logistic: seconds).${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ablations: {

@@ -64,6 +64,7 @@ function plots(r: AblateRecord): Plot[] {
       file: `accuracy-${s.ablation}.svg`,
       svg: chart(
         [
+          ...lines(s, (p) => p.testAccuracy.original, 'original'),
           ...lines(s, (p) => p.testAccuracy.hf, 'HF'),
           ...lines(s, (p) => p.testAccuracy.retrain, 'retrain'),
         ],

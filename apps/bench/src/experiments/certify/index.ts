@@ -1,5 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
 import { readForget, readTrainingFlags } from '../../setup.js';
 import { certifyOutput } from './report.js';
 import { type CertifyFlags, DEFAULT_EPSILONS, runCertify } from './run.js';
@@ -14,7 +15,7 @@ by power iteration (a lower bound: shown, not certified) and, for the logistic m
 certified upper bound on rho from the data's norms; reports test / forgotten accuracy and
 distance to retraining, and issues one certificate (epsilon 1) bound to the run and the
 forgotten ids, with its audit. About a minute on the paper's logistic setting; --quick in
-seconds.`,
+seconds.${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ...UNLEARNING_FLAGS,

@@ -1,5 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
 import { checkForgetCount, presetOf, readForget, readTrainingFlags } from '../../setup.js';
 import type { VerifyFlags } from './options.js';
 import { verifyOutput } from './report.js';
@@ -15,8 +16,7 @@ test / forgotten / remaining samples, loss-change correlation, times, storage.
 Defaults: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05, q 0.995, C 5,
 lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet cores);
 --quick: n 200, 3 epochs, 10 deletions (seconds). The paper's CNN: --model cnn --lazy
-(minutes; its eager precompute takes about 17 minutes here).
---setting NAME runs a row of the paper's settings table (see --setting below).`,
+(minutes; its eager precompute takes about 17 minutes here).${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ...UNLEARNING_FLAGS,
