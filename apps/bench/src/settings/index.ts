@@ -101,7 +101,7 @@ export const PRESETS: readonly Preset[] = [
     forget: 7,
     seeds: TABULAR_SEEDS,
     lazy: false,
-    time: 'verify ~5 s; compare, 6 seeds ~2 min',
+    time: 'verify ~10 s; compare, 6 seeds 3-7 min',
     published: PUBLISHED_WINE,
   },
   {

@@ -25,7 +25,7 @@ the CNN most of an hour per seed (run one seed per process, then --merge).
 --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds).
 --merge DIR1,DIR2,...: one report over runs made apart (a seed per process).
 --setting NAME: one row of the paper's settings, with its deletion counts and the authors'
-seeds (wine-mlp: the authors' published Wine table beside Lethe's, 6 seeds, ~2 minutes).${SETTINGS_HELP}`,
+seeds (wine-mlp: the authors' published Wine table beside Lethe's, 6 seeds, 3-7 minutes).${SETTINGS_HELP}`,
   flags: {
     ...SETTING_FLAG,
     settings: {
