@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compare } from '../src/experiments/compare/index.js';
 import type { PublishedComparison } from '../src/experiments/compare/published.js';
 import type { SummaryEntry } from '../src/experiments/compare/report.js';
+import { mia } from '../src/experiments/mia/index.js';
 import { verify } from '../src/experiments/verify/index.js';
 import { parseFlags } from '../src/flags.js';
 import { runExperiment } from '../src/run-experiment.js';
@@ -81,6 +82,12 @@ describe('--setting', () => {
 const winePresent = dataPresent(SKLEARN_DEBIAN_DATA_DIR, 'python3-sklearn');
 
 describe.skipIf(!winePresent)('bench compare --setting wine-mlp --quick', () => {
+  it('mia on Wine names the pool it cannot draw', async () => {
+    await expect(
+      runExperiment(mia, ['--setting', 'wine-mlp', '--forget', '10', '--backend', backend]),
+    ).rejects.toThrow(/pool of 2n = 284 samples .* has 142 training samples: pass --n <= 71/);
+  });
+
   // The Wine MLP for 3 epochs, 2 of the authors' seeds, 7 and 14 deletions. Measured at the
   // full setting (40 epochs, 6 seeds; docs/results/compare-wine): distance to the |B| retrain
   // 0.0034 / 0.0068 for Hessian-free, 0.026 / 0.043 Newton step, 0.028 / 0.049 jackknife.
