@@ -88,7 +88,7 @@ export const PRESETS: readonly Preset[] = [
     forget: 40,
     seeds: [42],
     lazy: true,
-    time: 'verify lazy, 40 deletions ~1.5 h (eager precompute: ~15 h)',
+    time: 'verify lazy, 40 deletions ~2 h (extrapolated from 1 epoch; eager precompute: days)',
   },
   {
     name: 'wine-mlp',
