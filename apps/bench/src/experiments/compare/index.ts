@@ -27,13 +27,13 @@ the CNN most of an hour per seed (run one seed per process, then --merge).
 --setting NAME: one row of the paper's settings, with its deletion counts and the authors'
 seeds (wine-mlp: the authors' published Wine table beside Lethe's, 6 seeds, 3-7 minutes).${SETTINGS_HELP}`,
   flags: {
-    ...SETTING_FLAG,
     settings: {
       type: 'strings',
       choices: SETTINGS,
       help: 'paper settings to run',
       default: 'logistic,cnn (--quick logistic)',
     },
+    ...SETTING_FLAG,
     dataset: { type: 'string', help: 'data set (as verify)', default: 'mnist (--quick blobs)' },
     deletions: {
       type: 'integers',
