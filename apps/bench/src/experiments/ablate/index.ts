@@ -16,9 +16,10 @@ for q in {1, 0.995}, the epochs; each forgets the same --forget samples (the pap
 the Hessian-free approximators and retrains exactly: distance ratio and test accuracy against
 the value (tables and SVG plots). The repair curve: distance to retraining as deletions
 accumulate over --rounds rounds, without repair and with a repair after every round.
-Logistic: about 15 minutes here, most of it the 200-epoch run; the CNN: many hours (run one
+Logistic: about an hour on the loaded machine (step size, clipping and repair took 21 minutes;
+epochs and decay, up to 200 and 60 epochs, are most of the rest); the CNN: many hours (run one
 ablation at a time with --ablations). --quick: n 200, 3 epochs, three values per ablation,
-10 deletions (logistic: seconds).${SETTINGS_HELP}`,
+10 deletions (logistic: seconds; the CNN: about 5 minutes).${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ablations: {
