@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LetheError } from '@lethe/core';
 import { makeDirectory } from './files.js';
+import { SETTING_FLAG } from './settings/index.js';
 
 export type FlagType =
   | 'string'
@@ -184,6 +185,7 @@ export const COMMON_FLAGS: FlagTable = {
 
 /** Flags of the experiments that train a model on a data set. */
 export const TRAINING_FLAGS: FlagTable = {
+  ...SETTING_FLAG,
   model: {
     type: 'string',
     help: 'logistic, mlp, cnn, lenet (or a registered model)',
@@ -194,7 +196,12 @@ export const TRAINING_FLAGS: FlagTable = {
     help: 'mnist | fashion-mnist | idx:DIR | csv:FILE | blobs:n=..,features=..,classes=..',
     default: 'mnist',
   },
-  n: { type: 'integer', min: 2, help: 'training samples', default: '1000 (--quick 200)' },
+  n: {
+    type: 'integer',
+    min: 2,
+    help: 'training samples',
+    default: "1000 or the setting's (--quick at most 200)",
+  },
   epochs: { type: 'integer', min: 1, help: 'epochs E', default: "the paper's for the model" },
   'batch-size': { type: 'integer', min: 1, help: 'batch size |B|', default: "the paper's" },
   lr: {
@@ -231,7 +238,12 @@ export const TRAINING_FLAGS: FlagTable = {
 
 /** The forget set and precompute threads of the experiments that unlearn from a precompute. */
 export const UNLEARNING_FLAGS: FlagTable = {
-  forget: { type: 'integer', min: 1, help: 'samples to forget', default: '50 (--quick 10)' },
+  forget: {
+    type: 'integer',
+    min: 1,
+    help: 'samples to forget',
+    default: "50 or the setting's first deletion count (--quick at most 10)",
+  },
   workers: {
     type: 'integer',
     min: 1,

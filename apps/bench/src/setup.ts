@@ -3,9 +3,12 @@ import { LetheError, Rng } from '@lethe/core';
 import { type Dataset, loadDatasetSpec, subset } from '@lethe/datasets';
 import { PAPER_CNN, PAPER_LOGISTIC, type TrainConfig, type TrainingData } from '@lethe/recollect';
 import type { FlagValues } from './flags.js';
+import { findPreset, type Preset } from './settings/index.js';
 
 /** Flags shared by the experiments that train a model. */
 export interface ExperimentFlags {
+  /** A named row of the paper's settings (settings/index.ts); the other fields override it. */
+  readonly setting?: string | undefined;
   readonly model: string;
   readonly dataset: string;
   readonly n?: number;
@@ -34,9 +37,12 @@ export function readTrainingFlags(
   v: FlagValues,
   defaults: { readonly model?: string; readonly dataset?: string } = {},
 ): ExperimentFlags {
+  const setting = v.string('setting');
+  const preset = setting === undefined ? undefined : findPreset(setting);
   return {
-    model: v.string('model') ?? defaults.model ?? 'logistic',
-    dataset: v.string('dataset') ?? defaults.dataset ?? 'mnist',
+    setting,
+    model: v.string('model') ?? preset?.model ?? defaults.model ?? 'logistic',
+    dataset: v.string('dataset') ?? preset?.dataset ?? defaults.dataset ?? 'mnist',
     n: v.number('n'),
     epochs: v.number('epochs'),
     batchSize: v.number('batch-size'),
@@ -50,10 +56,24 @@ export function readTrainingFlags(
   };
 }
 
-/** The paper's setting for the model, with the flags' overrides; --quick shrinks it. */
+/** The named setting of the flags, if any. */
+export function presetOf(flags: ExperimentFlags): Preset | undefined {
+  return flags.setting === undefined ? undefined : findPreset(flags.setting);
+}
+
+/**
+ * The named setting, or else the paper's MNIST setting for the model, with the flags' overrides;
+ * --quick shrinks it.
+ */
 export function resolveConfig(flags: ExperimentFlags): { config: TrainConfig; n: number } {
-  const paper = flags.model === 'cnn' || flags.model === 'lenet' ? PAPER_CNN : PAPER_LOGISTIC;
-  const quick = flags.quick ? { n: 200, epochs: 3 } : { n: 1000, epochs: paper.epochs };
+  const preset = presetOf(flags);
+  const paper =
+    preset?.config ??
+    (flags.model === 'cnn' || flags.model === 'lenet' ? PAPER_CNN : PAPER_LOGISTIC);
+  const full = preset?.n ?? 1000;
+  const quick = flags.quick
+    ? { n: Math.min(200, full), epochs: Math.min(3, paper.epochs) }
+    : { n: full, epochs: paper.epochs };
   const config: TrainConfig = {
     epochs: flags.epochs ?? quick.epochs,
     batchSize: flags.batchSize ?? paper.batchSize,
@@ -120,9 +140,13 @@ export function forgetAndRemain(n: number, m: number, seed: number) {
   return { forget, remain };
 }
 
-/** --forget as verify and certify read it (default 50, --quick 10), checked against the setting. */
+/**
+ * --forget as verify and certify read it (default 50, or the named setting's first deletion
+ * count; --quick at most 10), checked against the setting.
+ */
 export function readForget(v: FlagValues, flags: ExperimentFlags): number {
-  const forget = v.number('forget') ?? (flags.quick ? 10 : 50);
+  const full = presetOf(flags)?.forget ?? 50;
+  const forget = v.number('forget') ?? (flags.quick ? Math.min(10, full) : full);
   checkForgetCount(flags, forget);
   return forget;
 }

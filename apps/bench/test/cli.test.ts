@@ -77,10 +77,15 @@ describe('bench CLI', () => {
   it('--help lists the experiments; <experiment> --help its flags with defaults; --version', () => {
     const all = run('--help');
     expect(all.status).toBe(0);
-    for (const name of ['verify', 'kernels', 'certify', 'compare', 'mia'])
+    for (const name of ['verify', 'kernels', 'certify', 'compare', 'mia', 'ablate'])
       expect(all.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     const verify = run('verify', '--help');
-    expect(verify.stdout).toMatch(/--forget N +samples to forget \(default 50 \(--quick 10\)\)/);
+    expect(verify.stdout).toMatch(
+      /--forget N +samples to forget \(default 50 or the setting's first deletion count/,
+    );
+    // The named settings, each with what it takes here.
+    expect(verify.stdout).toMatch(/^ {2}wine-mlp +MLP 13->64->3 on Wine/m);
+    expect(verify.stdout).toMatch(/--setting mnist-logistic\|mnist-cnn\|fmnist-cnn/);
     expect(verify.stdout).toMatch(/--backend node\|wasm\|cpu/);
     expect(run('--version').stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
@@ -88,7 +93,9 @@ describe('bench CLI', () => {
   it('refuses flags of other experiments and bad values before any work', () => {
     const wrong = run('verify', '--shadows', '4');
     expect(wrong.status).toBe(1);
-    expect(wrong.stderr).toMatch(/verify has no flag --shadows; its flags are --model, --dataset/);
+    expect(wrong.stderr).toMatch(
+      /verify has no flag --shadows; its flags are --setting, --model, --dataset/,
+    );
     expect(run('verify', '--workers', '0').stderr).toMatch(/--workers 0 is out of range/);
     expect(run('verify', '--workers', '1.5').stderr).toMatch(
       /--workers expects a whole number, got "1.5"/,

@@ -1,5 +1,6 @@
 // Every experiment of the bench, in the order `pnpm bench --help` lists them.
 import type { Experiment } from '../experiment.js';
+import { ablate } from './ablate/index.js';
 import { certify } from './certify/index.js';
 import { compare } from './compare/index.js';
 import { kernels } from './kernels/index.js';
@@ -16,4 +17,5 @@ export const EXPERIMENTS: readonly Experiment<never>[] = [
   mia,
   serve,
   scale,
+  ablate,
 ] as unknown as readonly Experiment<never>[];

@@ -1,5 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
 import { readForget, readTrainingFlags } from '../../setup.js';
 import { certifyOutput } from './report.js';
 import { type CertifyFlags, DEFAULT_EPSILONS, runCertify } from './run.js';
@@ -16,7 +17,7 @@ distance to retraining, and issues one certificate (epsilon 1) bound to the run 
 forgotten ids, with its audit. Beside each certified row, an empirical lower bound on epsilon
 (95%): the unlearned and the retrained weights released --audit-trials times each, attacked by
 their loss on the forgotten samples and by projection on their difference. About a minute on the paper's logistic setting; --quick in
-seconds.`,
+seconds.${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ...UNLEARNING_FLAGS,

@@ -1,5 +1,7 @@
+import { LetheError } from '@lethe/core';
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS } from '../../flags.js';
+import { SETTING_FLAG, SETTINGS_HELP } from '../../settings/index.js';
 import { mergeCompare } from './merge.js';
 import { ALL_METHODS, type CompareFlags, PAPER_DELETIONS, SETTINGS } from './options.js';
 import { compareOutput } from './report.js';
@@ -21,7 +23,9 @@ accuracy, precompute time, storage, time per request, mean and spread over seeds
 rewritten after every method. The logistic setting takes about 30 minutes for 3 seeds here;
 the CNN most of an hour per seed (run one seed per process, then --merge).
 --quick: logistic regression on small blobs, deletions 5,10,20, 2 seeds (seconds).
---merge DIR1,DIR2,...: one report over runs made apart (a seed per process).`,
+--merge DIR1,DIR2,...: one report over runs made apart (a seed per process).
+--setting NAME: one row of the paper's settings, with its deletion counts and the authors'
+seeds (wine-mlp: the authors' published Wine table beside Lethe's, 6 seeds, 3-7 minutes).${SETTINGS_HELP}`,
   flags: {
     settings: {
       type: 'strings',
@@ -29,6 +33,7 @@ the CNN most of an hour per seed (run one seed per process, then --merge).
       help: 'paper settings to run',
       default: 'logistic,cnn (--quick logistic)',
     },
+    ...SETTING_FLAG,
     dataset: { type: 'string', help: 'data set (as verify)', default: 'mnist (--quick blobs)' },
     deletions: {
       type: 'integers',
@@ -36,8 +41,19 @@ the CNN most of an hour per seed (run one seed per process, then --merge).
       help: 'deletion counts',
       default: `${PAPER_DELETIONS.join(',')} (--quick 5,10,20)`,
     },
-    seeds: { type: 'integer', min: 1, help: 'seeds per setting', default: '3 (--quick 2)' },
-    seed: { type: 'integer', min: 0, max: 2 ** 32 - 1, help: 'first seed', default: '42' },
+    seeds: {
+      type: 'integer',
+      min: 1,
+      help: 'seeds per setting',
+      default: "3 (--quick 2); a named setting's own seeds",
+    },
+    seed: {
+      type: 'integer',
+      min: 0,
+      max: 2 ** 32 - 1,
+      help: 'first seed (consecutive seeds from it)',
+      default: "42, or a named setting's seeds",
+    },
     methods: { type: 'strings', choices: ALL_METHODS, help: 'methods to run', default: 'all' },
     workers: { type: 'integer', min: 1, max: 64, help: 'worker threads', default: '2 on the CNN' },
     'cnn-explicit': { type: 'boolean', help: 'explicit-Hessian methods on the CNN too (hours)' },
@@ -54,14 +70,25 @@ the CNN most of an hour per seed (run one seed per process, then --merge).
   },
   resolve(v) {
     const quick = v.boolean('quick');
+    const setting = v.string('setting');
+    if (setting !== undefined && v.has('settings')) {
+      throw new LetheError(
+        'invalid-argument',
+        '--setting and --settings both name what to run: give one of them.',
+      );
+    }
     return {
       merge: v.strings('merge'),
       flags: {
-        settings: v.strings('settings') ?? (quick ? ['logistic'] : ['logistic', 'cnn']),
+        settings:
+          setting !== undefined
+            ? [setting]
+            : (v.strings('settings') ?? (quick ? ['logistic'] : ['logistic', 'cnn'])),
         dataset: v.string('dataset'),
         deletions: v.numbers('deletions'),
         seeds: v.number('seeds'),
         seed: v.number('seed') ?? 42,
+        seedGiven: v.has('seed'),
         methods: v.strings('methods'),
         workers: v.number('workers'),
         cnnExplicit: v.boolean('cnn-explicit'),

@@ -37,6 +37,8 @@ export interface CompareFlags {
   readonly deletions?: readonly number[];
   readonly seeds?: number;
   readonly seed: number;
+  /** --seed was given: consecutive seeds from it, instead of a named setting's own seeds. */
+  readonly seedGiven?: boolean;
   readonly methods?: readonly string[];
   readonly workers?: number;
   /** Run the explicit-Hessian methods on the CNN too (21,840^2 floats; hours). */

@@ -3,6 +3,7 @@ import type { ExperimentOutput } from '../../experiment.js';
 import { mean, std } from '../../stats.js';
 import { chart } from '../../svg.js';
 import { markdownTable } from '../../table.js';
+import { publishedComparisons, publishedMarkdown } from './published.js';
 
 export interface RequestRun {
   readonly m: number;
@@ -323,7 +324,10 @@ export interface CompareParts {
 export function compareOutput(parts: CompareParts): ExperimentOutput {
   const summary = aggregate(parts.runs);
   const backend = parts.backend?.name ?? 'unknown';
-  const markdown = markdownReport(summary, parts.notRun, parts.flags, backend);
+  const published = publishedComparisons(summary);
+  const markdown = `${markdownReport(summary, parts.notRun, parts.flags, backend)}${
+    published.length > 0 ? `\n${publishedMarkdown(published)}` : ''
+  }`;
   return {
     result: {
       complete: parts.complete,
@@ -334,6 +338,7 @@ export function compareOutput(parts: CompareParts): ExperimentOutput {
       totalSeconds: parts.totalSeconds,
       ...(parts.mergedFrom ? { mergedFrom: parts.mergedFrom } : {}),
       entries: summary,
+      ...(published.length > 0 ? { published } : {}),
       notRun: parts.notRun,
       runs: parts.runs,
     },

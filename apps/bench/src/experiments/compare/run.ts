@@ -3,6 +3,7 @@ import { l2Distance } from '@lethe/evaluate';
 import { retrain, train } from '@lethe/recollect';
 import { accuracyOn, backendRecord } from '../../measure.js';
 import { progressLine } from '../../progress.js';
+import { findPreset, PRESET_NAMES, type Preset } from '../../settings/index.js';
 import { chooseForgetSet, type ExperimentFlags, resolveConfig, setUp } from '../../setup.js';
 import { makeMethod } from './methods.js';
 import {
@@ -18,19 +19,19 @@ import {
 import type { CompareParts, CompareRun, MethodRun, NotRun } from './report.js';
 
 function checkFlags(flags: CompareFlags): {
-  settings: Setting[];
+  settings: string[];
   deletions: number[];
   seeds: number;
   methods: MethodName[];
 } {
   const settings = flags.settings.map((s) => {
-    if (!(SETTINGS as readonly string[]).includes(s)) {
+    if (!(SETTINGS as readonly string[]).includes(s) && !PRESET_NAMES.includes(s)) {
       throw new LetheError(
         'invalid-argument',
-        `--settings: unknown setting "${s}"; use ${SETTINGS.join(',')}.`,
+        `--settings: unknown setting "${s}"; use ${SETTINGS.join(',')} or a named setting (${PRESET_NAMES.join(', ')}).`,
       );
     }
-    return s as Setting;
+    return s;
   });
   if (settings.length === 0)
     throw new LetheError('invalid-argument', '--settings: name at least one setting.');
@@ -67,13 +68,23 @@ export async function runCompare(
 ): Promise<CompareParts> {
   const { settings, deletions, seeds, methods } = checkFlags(flags);
   const runs: CompareRun[] = [];
+  // The deletion counts and seeds each setting ran with (a named setting brings its own).
+  const ranWith: Record<string, { deletions: number[]; seeds: number[] }> = {};
   const notRun: NotRun[] = [];
   let backend: ReturnType<typeof backendRecord> | undefined;
   const started = performance.now();
   for (const setting of settings) {
-    const dataset = flags.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
+    // A named setting (a row of the paper's tables) or the MNIST logistic / CNN setting.
+    const preset: Preset | undefined = PRESET_NAMES.includes(setting)
+      ? findPreset(setting)
+      : undefined;
+    const model = preset?.model ?? setting;
+    // The convolutional models get the CNN's treatment (looser CG, opt-in explicit Hessians).
+    const profile: Setting = model === 'cnn' || model === 'lenet' ? 'cnn' : 'logistic';
+    const dataset = flags.dataset ?? preset?.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
     const expFlags: ExperimentFlags = {
-      model: setting,
+      setting: preset?.name,
+      model,
       dataset,
       seed: flags.seed,
       backend: flags.backend,
@@ -82,16 +93,24 @@ export async function runCompare(
       epochs: flags.epochs,
     };
     const { n } = resolveConfig(expFlags);
-    const counts = deletions.filter((m) => m < n);
-    for (const m of deletions.filter((x) => x >= n)) {
+    const asked = flags.deletions === undefined && preset ? [...preset.deletions] : deletions;
+    const counts = asked.filter((m) => m < n);
+    // The named setting's seeds (the authors'), unless --seed asks for consecutive ones.
+    const count = flags.seeds ?? (preset && !flags.quick ? preset.seeds.length : seeds);
+    const seedList =
+      preset && flags.seedGiven !== true
+        ? Array.from({ length: count }, (_, s) => preset.seeds[s] ?? flags.seed + s)
+        : Array.from({ length: count }, (_, s) => flags.seed + s);
+    ranWith[setting] = { deletions: counts, seeds: seedList };
+    for (const m of asked.filter((x) => x >= n)) {
       notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
     }
     const chosen = methods.filter((m) => {
-      if (setting === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
+      if (profile === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
         notRun.push({ setting, method: m, reason: CNN_OPT_IN[m as keyof typeof CNN_OPT_IN] });
         return false;
       }
-      if (setting === 'cnn' && (m === 'newton' || m === 'jackknife') && !flags.cnnExplicit) {
+      if (profile === 'cnn' && (m === 'newton' || m === 'jackknife') && !flags.cnnExplicit) {
         notRun.push({
           setting,
           method: m,
@@ -102,13 +121,12 @@ export async function runCompare(
       }
       return true;
     });
-    if (setting === 'cnn') {
+    if (profile === 'cnn') {
       // The CG methods linearise the CNN at all n samples (~1.8 GB, held by their worker
       // threads); run them last, after the light methods.
       chosen.sort((a, b) => Number(a.includes('-cg')) - Number(b.includes('-cg')));
     }
-    for (let s = 0; s < seeds; s++) {
-      const seed = flags.seed + s;
+    for (const [s, seed] of seedList.entries()) {
       const exp = await setUp({ ...expFlags, seed });
       backend ??= backendRecord(exp.backend);
       const { model, config, trainingData } = exp;
@@ -133,7 +151,7 @@ export async function runCompare(
           remain: accuracyOn(model, w, exp.train, remain),
         };
       };
-      const codeRetrain = flags.codeRetrain ?? setting !== 'cnn';
+      const codeRetrain = flags.codeRetrain ?? profile !== 'cnn';
       const retrainProgress = progressLine('  retrain');
       const retrained = sets.map((forget, i) => {
         const t = performance.now();
@@ -193,7 +211,7 @@ export async function runCompare(
       });
       runs.push(run);
       for (const name of chosen) {
-        const method = makeMethod(name, setting, flags, forgetAll);
+        const method = makeMethod(name, profile, flags, forgetAll);
         const progress = progressLine(`  ${method.name}`);
         process.stderr.write(`  ${method.name}: prepare\n`);
         try {
@@ -243,7 +261,7 @@ export async function runCompare(
     return {
       complete,
       backend,
-      flags: { ...flags, deletions, seeds },
+      flags: { ...flags, deletions, seeds, ranWith },
       totalSeconds: (performance.now() - started) / 1000,
       notRun: [...notRun],
       runs: [...runs],

@@ -1,5 +1,6 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS } from '../../flags.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
 import { readTrainingFlags } from '../../setup.js';
 import { MIA_DEFAULTS, MIA_QUICK, type MiaFlags } from './options.js';
 import { miaOutput } from './report.js';
@@ -15,7 +16,7 @@ on a random half. LiRA (MIA-L) on the original model: AUC, TPR at 1% and 0.1% FP
 analytic-Gaussian sigma of each --epsilons (paper bound; rho = 1, or measured on --rho-steps
 steps of the target's run) and each --sigmas: five features x logistic / MLP attacks trained on
 unlearned shadows and scored on the target's held-out pairs; test accuracy per sigma; ROC plots.
-About 2 minutes here; --quick (blobs, 4 shadows) in seconds.`,
+About 2 minutes here; --quick (blobs, 4 shadows) in seconds.${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     shadows: {

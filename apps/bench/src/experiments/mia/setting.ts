@@ -47,7 +47,17 @@ export function checkMiaFlags(flags: MiaFlags): void {
 export async function miaSetting(flags: MiaFlags): Promise<MiaSetting> {
   const { n } = resolveConfig(flags);
   checkMiaFlags(flags);
-  const exp = await setUp({ ...flags, n: 2 * n });
+  const exp = await setUp({ ...flags, n: 2 * n }).catch((err: unknown) => {
+    // The pool is twice the target's n: say so, since --n was not 2n as the user gave it.
+    const available = err instanceof LetheError && /the (\d+) training samples/.exec(err.message);
+    if (available && err.message.startsWith(`--n ${2 * n} `)) {
+      throw new LetheError(
+        'invalid-argument',
+        `mia draws a pool of 2n = ${2 * n} samples (the target trains on n = ${n} of them) and ${flags.dataset} has ${available[1]} training samples: pass --n <= ${Math.floor(Number(available[1]) / 2)}.`,
+      );
+    }
+    throw err;
+  });
   const { model, config } = exp;
   const pool = exp.train;
   const perm = Array.from(new Rng(deriveSeed(flags.seed, 0x3141)).permutation(pool.n));

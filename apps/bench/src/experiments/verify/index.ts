@@ -1,6 +1,7 @@
 import { defineExperiment } from '../../experiment.js';
 import { COMMON_FLAGS, TRAINING_FLAGS, UNLEARNING_FLAGS } from '../../flags.js';
-import { checkForgetCount, readForget, readTrainingFlags } from '../../setup.js';
+import { SETTINGS_HELP } from '../../settings/index.js';
+import { checkForgetCount, presetOf, readForget, readTrainingFlags } from '../../setup.js';
 import type { VerifyFlags } from './options.js';
 import { verifyOutput } from './report.js';
 import { runVerify } from './run.js';
@@ -15,7 +16,7 @@ test / forgotten / remaining samples, loss-change correlation, times, storage.
 Defaults: the paper's logistic MNIST setting (n 1000, E 15, |B| 32, eta 0.05, q 0.995, C 5,
 lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet cores);
 --quick: n 200, 3 epochs, 10 deletions (seconds). The paper's CNN: --model cnn --lazy
-(minutes; its eager precompute takes about 17 minutes here).`,
+(minutes; its eager precompute takes about 17 minutes here).${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ...UNLEARNING_FLAGS,
@@ -25,7 +26,11 @@ lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet co
       help: 'vectors per Hessian-matrix product',
       default: 'automatic',
     },
-    lazy: { type: 'boolean', help: 'no precompute: the forgotten ids only, at request time' },
+    lazy: {
+      type: 'boolean',
+      help: 'no precompute: the forgotten ids only, at request time',
+      default: 'off; on for the settings where the precompute would take hours',
+    },
     order: {
       type: 'integer',
       min: 1,
@@ -49,7 +54,7 @@ lambda 0.5), 50 deletions, on the bundled MNIST digits (about 20 s on 2 quiet co
       forget,
       workers: v.number('workers'),
       blockSize: v.number('block-size'),
-      lazy: v.boolean('lazy'),
+      lazy: v.has('lazy') ? v.boolean('lazy') : (presetOf(base)?.lazy ?? false),
       order: v.number('order') === 2 ? 2 : 1,
       sweep: v.numbers('sweep'),
     };

@@ -100,7 +100,7 @@ export function verifyOutput(flags: VerifyFlags, record: VerifyRecord): Experime
   const t = table(flags, record);
   return {
     result: record,
-    markdown: `# verify: ${record.config.model} on ${flags.dataset}\n\n${t}\n`,
+    markdown: `# verify: ${flags.setting ?? `${record.config.model} on ${flags.dataset}`}\n\n${t}\n`,
     summary: t,
     plots: plots(flags, record),
   };

@@ -154,6 +154,7 @@ export async function runVerify(flags: VerifyFlags) {
 
   return {
     config: {
+      setting: flags.setting ?? null,
       model: model.name,
       d: model.d,
       dataset: flags.dataset,
