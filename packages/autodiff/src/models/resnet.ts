@@ -20,9 +20,9 @@ export interface ResNetOptions {
 
 /**
  * A small ResNet for 28x28 inputs, the shape of ResNet-18 at a size the CPU trains in seconds:
- * a 3x3 stem, one basic block per width, each later one halving the resolution with a stride-2
- * 3x3 convolution and a 1x1 projection shortcut, global average pooling and a dense classifier.
- * With the default widths [8, 16, 32]: 28x28x8 -> 14x14x16 -> 7x7x32, d = 19,810.
+ * a stride-2 3x3 stem, one basic block per width, each later one halving the resolution with a
+ * stride-2 3x3 convolution and a 1x1 projection shortcut, global average pooling and a dense
+ * classifier. With the default widths [8, 16, 32]: 14x14x8 -> 7x7x16 -> 4x4x32, d = 19,810.
  *
  * Batch normalisation runs in inference mode (batchNorm): frozen running statistics (PyTorch's
  * initial mean 0, variance 1), trainable per-channel scale and shift. Convolutions have no bias,
@@ -64,8 +64,10 @@ export function resnetLayers(options: ResNetOptions = {}): NamedLayer[] {
     return layer.outputShape;
   };
   const stem = conv(shape, widths[0]!, 3);
-  layers.push({ name: 'stem', layer: stem });
-  const bn = batchNorm({ inputShape: stem.outputShape });
+  // Stride 2, as ResNet-18's stem downsamples (by 4 there, on 224x224 images).
+  const stemDown = subsample2d(stem.outputShape);
+  layers.push({ name: 'stem', layer: stem }, { name: 'stem.down', layer: stemDown });
+  const bn = batchNorm({ inputShape: stemDown.outputShape });
   layers.push({ name: 'bn', layer: bn }, { name: 'relu', layer: relu(bn.outputShape) });
   shape = bn.outputShape;
   widths.forEach((width, i) => {
