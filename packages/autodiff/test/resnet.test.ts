@@ -37,7 +37,7 @@ const H = 1e-3;
  * reference for the hand-written gradient and per-sample gradients (first derivatives only:
  * tfjs's second derivatives are not trusted, see the README).
  */
-function referenceLogits(model: Model, flat: tf.Tensor1D, x: tf.Tensor): tf.Tensor2D {
+function referenceLogits(model: Model, flat: tf.Tensor, x: tf.Tensor): tf.Tensor2D {
   const seg = (name: string) => {
     const s = model.layout.segments.find((t) => t.name === name);
     if (!s) throw new Error(`no segment ${name}`);
@@ -119,7 +119,7 @@ describe.each(testBackends())('ResNet on %s', (backend) => {
     const point = model.at(params, batch);
     const refLogits = referenceLogits(model, flat, batch.x);
     expect(relErr(point.logits.dataSync(), refLogits.dataSync())).toBeLessThan(1e-5);
-    const grad = tf.grad((w: tf.Tensor1D) =>
+    const grad = tf.grad((w: tf.Tensor) =>
       meanCrossEntropy(referenceLogits(model, w, batch.x), batch.labels),
     );
     const g = point.gradient(0);
@@ -129,7 +129,7 @@ describe.each(testBackends())('ResNet on %s', (backend) => {
     for (let i = 0; i < b; i++) {
       const xi = tf.slice(batch.x, [i, 0, 0, 0], [1, 28, 28, 1]);
       const li = tf.slice(batch.labels, [i], [1]);
-      const gi = tf.grad((w: tf.Tensor1D) => meanCrossEntropy(referenceLogits(model, w, xi), li))(
+      const gi = tf.grad((w: tf.Tensor) => meanCrossEntropy(referenceLogits(model, w, xi), li))(
         flat,
       );
       const row = tf.slice(per, [i, 0], [1, model.d]);

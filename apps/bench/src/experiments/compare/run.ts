@@ -12,6 +12,7 @@ import {
   type MethodName,
   PAPER_DELETIONS,
   QUICK,
+  RESNET,
   SETTINGS,
   type Setting,
 } from './options.js';
@@ -34,13 +35,19 @@ function checkFlags(flags: CompareFlags): {
   });
   if (settings.length === 0)
     throw new LetheError('invalid-argument', '--settings: name at least one setting.');
-  const deletions = [...(flags.deletions ?? (flags.quick ? QUICK.deletions : PAPER_DELETIONS))];
+  // The ResNet alone defaults to its own (smaller) sweep and seed count.
+  const resnetOnly = settings.every((s) => s === 'resnet');
+  const small = flags.quick ? RESNET.quick : RESNET;
+  const deletions = [
+    ...(flags.deletions ??
+      (resnetOnly ? small.deletions : flags.quick ? QUICK.deletions : PAPER_DELETIONS)),
+  ];
   for (const m of deletions) {
     if (!(Number.isInteger(m) && m >= 1))
       throw new LetheError('invalid-argument', `--deletions: ${m} is not a positive integer.`);
   }
   deletions.sort((a, b) => a - b);
-  const seeds = flags.seeds ?? (flags.quick ? QUICK.seeds : 3);
+  const seeds = flags.seeds ?? (resnetOnly ? small.seeds : flags.quick ? QUICK.seeds : 3);
   if (!(Number.isInteger(seeds) && seeds >= 1))
     throw new LetheError('invalid-argument', `--seeds ${seeds} must be an integer >= 1.`);
   const methods = (flags.methods ?? ALL_METHODS).map((m) => {
@@ -71,22 +78,43 @@ export async function runCompare(
   let backend: ReturnType<typeof backendRecord> | undefined;
   const started = performance.now();
   for (const setting of settings) {
-    const dataset = flags.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
+    const resnet = setting === 'resnet';
+    const dataset = flags.dataset ?? (flags.quick && !resnet ? QUICK.dataset : 'mnist');
+    const small = flags.quick ? RESNET.quick : RESNET;
     const expFlags: ExperimentFlags = {
       model: setting,
       dataset,
       seed: flags.seed,
       backend: flags.backend,
       quick: flags.quick,
-      n: flags.n,
-      epochs: flags.epochs,
+      n: flags.n ?? (resnet ? small.n : undefined),
+      epochs: flags.epochs ?? (resnet ? small.epochs : undefined),
+      ...(resnet
+        ? {
+            batchSize: small.batchSize,
+            lr: RESNET.lr,
+            lrDecay: RESNET.lrDecay,
+            clip: RESNET.clip,
+            l2: RESNET.l2,
+          }
+        : {}),
     };
     const { n } = resolveConfig(expFlags);
-    const counts = deletions.filter((m) => m < n);
-    for (const m of deletions.filter((x) => x >= n)) {
+    const settingDeletions = resnet && !flags.deletions ? [...small.deletions] : deletions;
+    const counts = settingDeletions.filter((m) => m < n);
+    for (const m of settingDeletions.filter((x) => x >= n)) {
       notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
     }
     const chosen = methods.filter((m) => {
+      if (resnet && !(RESNET.methods as readonly string[]).includes(m) && !flags.methods) {
+        notRun.push({
+          setting,
+          method: m,
+          reason:
+            "not in the paper's ResNet-18 comparison (Hessian-free against fine-tune, negative gradient and retraining); --methods to include",
+        });
+        return false;
+      }
       if (setting === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
         notRun.push({ setting, method: m, reason: CNN_OPT_IN[m as keyof typeof CNN_OPT_IN] });
         return false;
@@ -133,7 +161,7 @@ export async function runCompare(
           remain: accuracyOn(model, w, exp.train, remain),
         };
       };
-      const codeRetrain = flags.codeRetrain ?? setting !== 'cnn';
+      const codeRetrain = flags.codeRetrain ?? setting === 'logistic';
       const retrainProgress = progressLine('  retrain');
       const retrained = sets.map((forget, i) => {
         const t = performance.now();
