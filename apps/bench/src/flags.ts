@@ -186,7 +186,7 @@ export const COMMON_FLAGS: FlagTable = {
 export const TRAINING_FLAGS: FlagTable = {
   model: {
     type: 'string',
-    help: 'logistic, mlp, cnn, lenet (or a registered model)',
+    help: 'logistic, mlp, cnn, lenet, resnet (or a registered model)',
     default: 'logistic',
   },
   dataset: {
