@@ -45,5 +45,5 @@ describe('bench compare --quick --settings resnet', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });
