@@ -188,7 +188,7 @@ export const TRAINING_FLAGS: FlagTable = {
   ...SETTING_FLAG,
   model: {
     type: 'string',
-    help: 'logistic, mlp, cnn, lenet (or a registered model)',
+    help: 'logistic, mlp, cnn, lenet, resnet (or a registered model)',
     default: 'logistic',
   },
   dataset: {

@@ -127,8 +127,8 @@ describe('bench compare --quick', () => {
   });
 
   it('rejects unknown settings, methods and flags with the valid choices, before any work', async () => {
-    await expect(runExperiment(compare, ['--settings', 'resnet'])).rejects.toThrow(
-      /--settings "resnet" is not one of logistic, cnn/,
+    await expect(runExperiment(compare, ['--settings', 'vgg'])).rejects.toThrow(
+      /--settings "vgg" is not one of logistic, cnn, resnet/,
     );
     await expect(runExperiment(compare, ['--methods', 'lbfgs'])).rejects.toThrow(
       /--methods "lbfgs" is not one of hessian-free/,

@@ -4,6 +4,7 @@ import { cnn } from './models/cnn.js';
 import { lenet } from './models/lenet.js';
 import { logisticRegression } from './models/logistic.js';
 import { mlp } from './models/mlp.js';
+import { resnet } from './models/resnet.js';
 
 /** Options every model factory understands; factories ignore what they do not use. */
 export interface ModelOptions {
@@ -99,3 +100,4 @@ registerModel('mlp', (o) =>
 );
 registerModel('cnn', (o) => cnn({ inputShape: o.inputShape, classes: o.classes }));
 registerModel('lenet', (o) => lenet({ inputShape: o.inputShape, classes: o.classes }));
+registerModel('resnet', (o) => resnet({ inputShape: o.inputShape, classes: o.classes }));

@@ -43,7 +43,7 @@ describe('errors', () => {
     const unknown = thrown(() => createModel('resnet-1000'));
     expect(isLetheError(unknown, 'invalid-argument')).toBe(true);
     expect(unknown.message).toMatch(
-      /registered models are logistic, mlp, cnn, lenet; register it first/,
+      /registered models are logistic, mlp, cnn, lenet, resnet; register it first/,
     );
   });
 

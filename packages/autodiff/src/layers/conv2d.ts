@@ -8,7 +8,8 @@ import type { Layer } from './layer.js';
  * y[b, i, j, o] = b[o] + sum_{u, v, c} x[b, i + u - p, j + v - p, c] W[u, v, c, o]
  * (cross-correlation, as PyTorch's nn.Conv2d and tfjs's conv2d; p = zero padding on every side).
  *
- * Layout: two tensors, "weight" [kh, kw, in, out] (tfjs HWIO, row-major) then "bias" [out].
+ * Layout: two tensors, "weight" [kh, kw, in, out] (tfjs HWIO, row-major) then "bias" [out]
+ * (the weight alone with `bias: false`).
  * (PyTorch stores the weight as [out, in, kh, kw]; the values are the same after a transpose.)
  * Initialisation as PyTorch's nn.Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
  * bias, fan_in = in * kh * kw (kaiming-uniform with a = sqrt(5)); weights drawn first, in layout
@@ -27,6 +28,11 @@ export interface Conv2dOptions {
   readonly padding?: 'valid' | number;
   /** Per-sample input shape [H, W, C]. */
   readonly inputShape: readonly number[];
+  /**
+   * Whether the layer has a bias (default true). A convolution followed by batch normalisation
+   * has none, as in ResNets: the normalisation's shift would make it redundant.
+   */
+  readonly bias?: boolean;
 }
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -321,6 +327,10 @@ interface ConvCache {
 export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
   const g = convGeometry('conv2d', options);
   const { h, w, ci, co, kh, kw, ho, wo, pos, f } = g;
+  const hasBias = options.bias ?? true;
+  /** The parameter tensors of this layer: the bias part is dropped when it has none. */
+  const own = (weight: tf.Tensor, bias: tf.Tensor): tf.Tensor[] =>
+    hasBias ? [weight, bias] : [weight];
 
   /** sum_b corr(x_b, t_kb) and sum t_k for t [K * B, Ho, Wo, out]: [K, F + 1, out]. */
   const inputFilterGrad = (c: ConvCache, t: tf.Tensor, k: number): tf.Tensor => {
@@ -337,7 +347,7 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
     outputShape: [ho, wo, co],
     params: [
       { name: 'weight', shape: [kh, kw, ci, co] },
-      { name: 'bias', shape: [co] },
+      ...(hasBias ? [{ name: 'bias', shape: [co] }] : []),
     ],
 
     init(rng: Rng, out: Float32Array): void {
@@ -349,7 +359,8 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
       const x4 = tf.reshape(x, [batch, h, w, ci]) as tf.Tensor4D;
       // (Not tf.fused.conv2d: the wasm kernel reads the bias rank from the shape its data was
       // created with, so a reshaped slice of a [K, out] block is rejected.)
-      const y = tf.add(tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad), bias!);
+      const conv = tf.conv2d(x4, weight as tf.Tensor4D, 1, g.fwdPad);
+      const y = hasBias ? tf.add(conv, bias!) : conv;
       const patches = tf.tidy(() =>
         tf.concat(
           [tf.reshape(im2col(g, x4, batch), [batch * pos, f]), tf.ones([batch * pos, 1])],
@@ -365,7 +376,8 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
         const out = [tf.reshape(gW, [kh, kw, ci, co]), tf.reshape(gb, [co])];
         return needInputGrad ? [...out, convTranspose(g, dy, c.wFlip, c.batch)] : out;
       });
-      return { dx: dx ?? null, dp: [dW!, db!] };
+      if (!hasBias) db!.dispose();
+      return { dx: dx ?? null, dp: own(dW!, db!) };
     },
 
     perSampleParamGrads(c, _p, dy) {
@@ -377,7 +389,7 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
           true,
         );
         const [gW, gb] = splitAugmented(g, per, b);
-        return [tf.reshape(gW, [b, f * co]), gb];
+        return own(tf.reshape(gW, [b, f * co]), gb);
       });
     },
 
@@ -391,7 +403,8 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
           ci,
           k * co,
         ]) as tf.Tensor4D;
-        const yv = tf.add(tf.conv2d(c.x, vStack, 1, g.fwdPad), tf.reshape(vb!, [k * co]));
+        const conv = tf.conv2d(c.x, vStack, 1, g.fwdPad);
+        const yv = hasBias ? tf.add(conv, tf.reshape(vb!, [k * co])) : conv;
         let yDot: tf.Tensor = tf.reshape(
           tf.transpose(tf.reshape(yv, [b * pos, k, co]), [1, 0, 2]),
           [k * b, ho, wo, co],
@@ -413,7 +426,8 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
         const direct = convTranspose(g, dyDot, c.wFlip, k * b);
         return [gW, gB, tf.add(direct, convTransposeDirections(g, dy, vW!, b, k))];
       });
-      return { dxDot: dxDot ?? null, dpDot: [dW!, dB!] };
+      if (!hasBias) dB!.dispose();
+      return { dxDot: dxDot ?? null, dpDot: own(dW!, dB!) };
     },
 
     // Second order: y is bilinear in (W, x) plus the bias, as dense: yDDot = conv(xDDot, W) +
@@ -441,7 +455,8 @@ export function conv2d(options: Conv2dOptions): Layer<ConvCache> {
         const cross = pairedConvTransposeDirections(g, dyDot, vW!, b, k);
         return [gW, gB, tf.add(direct, tf.mul(cross, 2))];
       });
-      return { dxDDot: dxDDot ?? null, dpDDot: [dW!, dB!] };
+      if (!hasBias) dB!.dispose();
+      return { dxDDot: dxDDot ?? null, dpDDot: own(dW!, dB!) };
     },
 
     cacheTensors: (c) => [c.x, c.patches, c.wFlip],

@@ -13,6 +13,7 @@ import {
   type MethodName,
   PAPER_DELETIONS,
   QUICK,
+  RESNET,
   SETTINGS,
   type Setting,
 } from './options.js';
@@ -35,13 +36,19 @@ function checkFlags(flags: CompareFlags): {
   });
   if (settings.length === 0)
     throw new LetheError('invalid-argument', '--settings: name at least one setting.');
-  const deletions = [...(flags.deletions ?? (flags.quick ? QUICK.deletions : PAPER_DELETIONS))];
+  // The ResNet alone defaults to its own (smaller) sweep and seed count.
+  const resnetOnly = settings.every((s) => s === 'resnet');
+  const small = flags.quick ? RESNET.quick : RESNET;
+  const deletions = [
+    ...(flags.deletions ??
+      (resnetOnly ? small.deletions : flags.quick ? QUICK.deletions : PAPER_DELETIONS)),
+  ];
   for (const m of deletions) {
     if (!(Number.isInteger(m) && m >= 1))
       throw new LetheError('invalid-argument', `--deletions: ${m} is not a positive integer.`);
   }
   deletions.sort((a, b) => a - b);
-  const seeds = flags.seeds ?? (flags.quick ? QUICK.seeds : 3);
+  const seeds = flags.seeds ?? (resnetOnly ? small.seeds : flags.quick ? QUICK.seeds : 3);
   if (!(Number.isInteger(seeds) && seeds >= 1))
     throw new LetheError('invalid-argument', `--seeds ${seeds} must be an integer >= 1.`);
   const methods = (flags.methods ?? ALL_METHODS).map((m) => {
@@ -74,14 +81,17 @@ export async function runCompare(
   let backend: ReturnType<typeof backendRecord> | undefined;
   const started = performance.now();
   for (const setting of settings) {
-    // A named setting (a row of the paper's tables) or the MNIST logistic / CNN setting.
+    // A named setting (a row of the paper's tables), the small ResNet, or the MNIST logistic / CNN setting.
+    const resnet = setting === 'resnet';
+    const small = flags.quick ? RESNET.quick : RESNET;
     const preset: Preset | undefined = PRESET_NAMES.includes(setting)
       ? findPreset(setting)
       : undefined;
     const model = preset?.model ?? setting;
     // The convolutional models get the CNN's treatment (looser CG, opt-in explicit Hessians).
     const profile: Setting = model === 'cnn' || model === 'lenet' ? 'cnn' : 'logistic';
-    const dataset = flags.dataset ?? preset?.dataset ?? (flags.quick ? QUICK.dataset : 'mnist');
+    const dataset =
+      flags.dataset ?? preset?.dataset ?? (flags.quick && !resnet ? QUICK.dataset : 'mnist');
     const expFlags: ExperimentFlags = {
       setting: preset?.name,
       model,
@@ -89,11 +99,25 @@ export async function runCompare(
       seed: flags.seed,
       backend: flags.backend,
       quick: flags.quick,
-      n: flags.n,
-      epochs: flags.epochs,
+      n: flags.n ?? (resnet ? small.n : undefined),
+      epochs: flags.epochs ?? (resnet ? small.epochs : undefined),
+      ...(resnet
+        ? {
+            batchSize: small.batchSize,
+            lr: RESNET.lr,
+            lrDecay: RESNET.lrDecay,
+            clip: RESNET.clip,
+            l2: RESNET.l2,
+          }
+        : {}),
     };
     const { n } = resolveConfig(expFlags);
-    const asked = flags.deletions === undefined && preset ? [...preset.deletions] : deletions;
+    const asked =
+      flags.deletions === undefined && preset
+        ? [...preset.deletions]
+        : resnet && !flags.deletions
+          ? [...small.deletions]
+          : deletions;
     const counts = asked.filter((m) => m < n);
     // The named setting's seeds (the authors'), unless --seed asks for consecutive ones.
     const count = flags.seeds ?? (preset && !flags.quick ? preset.seeds.length : seeds);
@@ -106,6 +130,15 @@ export async function runCompare(
       notRun.push({ setting, method: '*', reason: `${m} deletions >= n = ${n}` });
     }
     const chosen = methods.filter((m) => {
+      if (resnet && !(RESNET.methods as readonly string[]).includes(m) && !flags.methods) {
+        notRun.push({
+          setting,
+          method: m,
+          reason:
+            "not in the paper's ResNet-18 comparison (Hessian-free against fine-tune, negative gradient and retraining); --methods to include",
+        });
+        return false;
+      }
       if (profile === 'cnn' && m in CNN_OPT_IN && !flags.methods?.includes(m)) {
         notRun.push({ setting, method: m, reason: CNN_OPT_IN[m as keyof typeof CNN_OPT_IN] });
         return false;
@@ -151,7 +184,8 @@ export async function runCompare(
           remain: accuracyOn(model, w, exp.train, remain),
         };
       };
-      const codeRetrain = flags.codeRetrain ?? profile !== 'cnn';
+      // The ResNet retrains with its own loop only (as the CNN), the others with the code's too.
+      const codeRetrain = flags.codeRetrain ?? (profile !== 'cnn' && !resnet);
       const retrainProgress = progressLine('  retrain');
       const retrained = sets.map((forget, i) => {
         const t = performance.now();

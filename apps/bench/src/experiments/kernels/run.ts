@@ -27,7 +27,7 @@ export interface KernelResult {
   readonly scalingVsOneWorker: number | null;
 }
 
-const BATCH: Record<string, number> = { logistic: 32, mlp: 32, cnn: 64, lenet: 64 };
+const BATCH: Record<string, number> = { logistic: 32, mlp: 32, cnn: 64, lenet: 64, resnet: 64 };
 
 function runWorkers(
   task: Omit<KernelTask, 'barrier' | 'parties'>,
