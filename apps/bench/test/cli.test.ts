@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectNoMachinePaths, expectValidResult } from './result-schema.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) =>
@@ -20,6 +21,8 @@ describe('bench CLI', () => {
     // The writer's metadata: format, experiment, argv without absolute paths, machine, versions.
     expect(result.format).toBe(1);
     expect(result.experiment).toBe('verify');
+    expectValidResult(result);
+    expectNoMachinePaths(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.run.argv).not.toContain(out);
     expect(JSON.stringify(result.run)).not.toContain(tmpdir());
     expect(result.run.machine.cores).toBeGreaterThan(0);
@@ -68,6 +71,7 @@ describe('bench CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.backend).toBe('wasm');
+    expectValidResult(result);
     expect(result.results.map((e: { workers: number }) => e.workers)).toEqual([1, 2]);
     const one = result.results[0];
     for (const key of ['msPerVectorBatched', 'msPerVectorSingle', 'gflops', 'matmulGflops'])
