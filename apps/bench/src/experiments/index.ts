@@ -4,6 +4,7 @@ import { certify } from './certify/index.js';
 import { compare } from './compare/index.js';
 import { kernels } from './kernels/index.js';
 import { mia } from './mia/index.js';
+import { report } from './report/index.js';
 import { verify } from './verify/index.js';
 
 export const EXPERIMENTS: readonly Experiment<never>[] = [
@@ -12,4 +13,5 @@ export const EXPERIMENTS: readonly Experiment<never>[] = [
   certify,
   compare,
   mia,
+  report,
 ] as unknown as readonly Experiment<never>[];
