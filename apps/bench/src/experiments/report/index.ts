@@ -19,9 +19,10 @@ Example: pnpm bench report --in docs/results --out docs/results/report`,
   flags: {
     in: {
       type: 'strings',
+      arg: 'DIR,...',
       help: 'result directories, or directories of them (comma-separated)',
     },
-    out: { type: 'string', help: 'write index.html (and result.json, result.md) here' },
+    out: { type: 'string', arg: 'DIR', help: 'write index.html (and result.json, result.md) here' },
     title: { type: 'string', help: 'the page title', default: 'Lethe bench results' },
   },
   resolve(v) {
