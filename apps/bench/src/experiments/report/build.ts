@@ -46,6 +46,8 @@ export function buildReport(results: readonly LoadedResult[], title: string): Bu
   const byKind = new Map<string, LoadedResult[]>();
   const listed: LoadedResult[] = [];
   for (const r of results) {
+    // A report among the inputs (e.g. docs/results/report) is this page's own output.
+    if (r.experiment === 'report') continue;
     if (r.record === undefined || r.experiment === undefined || !(r.experiment in KNOWN_KINDS)) {
       listed.push(r);
     } else {
@@ -67,8 +69,9 @@ export function buildReport(results: readonly LoadedResult[], title: string): Bu
       ? [`<li><a href="#other">other results</a> (${listed.length})</li>`]
       : []),
   ];
-  const intro = `<p class="note">${results.length} result director${results.length === 1 ? 'y' : 'ies'}: ${escapeHtml(
-    results.map((r) => r.dir).join(', '),
+  const read = results.filter((r) => r.experiment !== 'report');
+  const intro = `<p class="note">${read.length} result director${read.length === 1 ? 'y' : 'ies'}: ${escapeHtml(
+    read.map((r) => r.dir).join(', '),
   )}. Written by <code>pnpm bench report</code>; every number comes from the results' result.json.</p>
 <nav><ul>${nav.join('')}</ul></nav>`;
   return { html: page(title, intro, sections), drawn, listed };

@@ -36,7 +36,7 @@ Example: pnpm bench report --in docs/results --out docs/results/report`,
     return { inputs, title: v.string('title') ?? 'Lethe bench results' };
   },
   async run(flags) {
-    const results = loadResults(flags.inputs);
+    const results = loadResults(flags.inputs).filter((r) => r.experiment !== 'report');
     const built = buildReport(results, flags.title);
     const kinds = Object.entries(built.drawn).map(([k, n]) => `${k} ${n}`);
     const listed = built.listed.map((r) => `${r.name} (${r.experiment ?? r.problem ?? 'unknown'})`);
