@@ -28,6 +28,8 @@ export interface FlagDef {
   readonly exclusiveMin?: boolean;
   /** Allowed values for strings (each element of a list). */
   readonly choices?: readonly string[];
+  /** The value's name in --help (e.g. DIR); by default its type's. */
+  readonly arg?: string;
 }
 
 export type FlagTable = Readonly<Record<string, FlagDef>>;
@@ -149,7 +151,9 @@ export function flagHelp(table: FlagTable): string {
     const arg =
       def.type === 'boolean'
         ? ''
-        : ` ${def.type.endsWith('s') && def.type !== 'string' ? 'a,b,...' : def.choices ? def.choices.join('|') : def.type === 'string' ? 'TEXT' : 'N'}`;
+        : def.arg !== undefined
+          ? ` ${def.arg}`
+          : ` ${def.type.endsWith('s') && def.type !== 'string' ? 'a,b,...' : def.choices ? def.choices.join('|') : def.type === 'string' ? 'TEXT' : 'N'}`;
     return [
       `--${name}${arg}`,
       `${def.help}${def.default === undefined ? '' : ` (default ${def.default})`}`,
@@ -179,7 +183,11 @@ export const COMMON_FLAGS: FlagTable = {
     choices: ['node', 'wasm', 'cpu'],
     help: 'tensor backend (or LETHE_BACKEND); default: the best that loads',
   },
-  out: { type: 'string', help: 'write result.json, result.md and plots to this directory' },
+  out: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'write result.json, result.md and plots to this directory',
+  },
   quick: { type: 'boolean', help: 'a reduced preset that runs in seconds' },
 };
 

@@ -9,6 +9,7 @@ import { basename, isAbsolute, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExperimentOutput } from './experiment.js';
 import { writeAtomic } from './files.js';
+import { portableText, portableValue } from './portable.js';
 
 /** Version of the result.json layout (`format`): raised when a field changes meaning. */
 export const RESULT_FORMAT = 1;
@@ -100,7 +101,13 @@ export function runMetadata(start: RunStart) {
 
 /** The full result.json record of an output. */
 export function resultRecord(experiment: string, output: ExperimentOutput, start: RunStart) {
-  return { format: RESULT_FORMAT, experiment, ...output.result, run: runMetadata(start) };
+  // Paths of this machine may hide in any field (an error message, a merged directory).
+  return portableValue({
+    format: RESULT_FORMAT,
+    experiment,
+    ...output.result,
+    run: runMetadata(start),
+  });
 }
 
 /** Writes an output's files to `dir`; returns the names written. */
@@ -112,7 +119,7 @@ export function writeOutput(
 ): string[] {
   const record = resultRecord(experiment, output, start);
   writeAtomic(dir, 'result.json', `${JSON.stringify(record, null, 2)}\n`);
-  writeAtomic(dir, 'result.md', `${output.markdown.trimEnd()}\n`);
+  writeAtomic(dir, 'result.md', `${portableText(output.markdown).trimEnd()}\n`);
   const names = ['result.json', 'result.md'];
   for (const plot of output.plots ?? []) {
     writeAtomic(dir, plot.file, plot.svg);

@@ -7,6 +7,11 @@ export interface Series {
   readonly points: readonly (readonly [number, number])[];
   /** 'line' joins the points; 'points' draws markers only. */
   readonly style?: 'line' | 'points';
+  /**
+   * Spread around each point (e.g. the standard deviation over seeds), same order as `points`:
+   * drawn as a band around a line, as error bars on markers.
+   */
+  readonly spread?: readonly number[];
 }
 
 export interface ChartOptions {
@@ -39,7 +44,7 @@ export function chart(series: readonly Series[], options: ChartOptions): string 
   const tx = (v: number) => (options.logX ? Math.log10(v) : v);
   const ty = (v: number) => (options.logY ? Math.log10(v) : v);
   const pts = series
-    .flatMap((s) => s.points)
+    .flatMap((s) => [...s.points, ...spreadEnds(s)])
     .filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)));
   if (pts.length === 0) throw new Error(`chart "${options.title}": no finite points to draw.`);
   let [x0, x1] = extent(pts.map(([x]) => tx(x)));
@@ -85,15 +90,25 @@ export function chart(series: readonly Series[], options: ChartOptions): string 
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
     const valid = s.points.filter(([x, y]) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)));
+    if (s.spread)
+      out.push(
+        ...spreadMarks(
+          s,
+          color,
+          sx,
+          sy,
+          (x, y) => Number.isFinite(tx(x)) && Number.isFinite(ty(y)),
+        ),
+      );
     if ((s.style ?? 'line') === 'line' && valid.length > 1) {
       const d = valid
         .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(2)},${sy(y).toFixed(2)}`)
         .join(' ');
-      out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+      out.push(`<path class="mark" d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     }
     for (const [x, y] of valid) {
       out.push(
-        `<circle cx="${sx(x).toFixed(2)}" cy="${sy(y).toFixed(2)}" r="${s.style === 'points' ? 2.5 : 3}" fill="${color}" fill-opacity="0.8"/>`,
+        `<circle class="mark" cx="${sx(x).toFixed(2)}" cy="${sy(y).toFixed(2)}" r="${s.style === 'points' ? 2.5 : 3}" fill="${color}" fill-opacity="0.8"/>`,
       );
     }
     const ly = m.top + 10 + i * 18;
@@ -104,6 +119,53 @@ export function chart(series: readonly Series[], options: ChartOptions): string 
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+/** The ends of each point's spread, so that the axes hold them. */
+function spreadEnds(s: Series): (readonly [number, number])[] {
+  if (!s.spread) return [];
+  return s.points.flatMap(([x, y], i) => {
+    const e = s.spread![i] ?? 0;
+    return [
+      [x, y - e],
+      [x, y + e],
+    ] as const;
+  });
+}
+
+/**
+ * A series' spread: a translucent band between mean - spread and mean + spread for lines,
+ * error bars for markers. A lower end that the axis cannot show (<= 0 on a log axis) is cut at
+ * the point itself.
+ */
+function spreadMarks(
+  s: Series,
+  color: string,
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  shown: (x: number, y: number) => boolean,
+): string[] {
+  const rows = s.points
+    .map(([x, y], i) => {
+      const e = s.spread![i] ?? 0;
+      return { x, y, lo: shown(x, y - e) ? y - e : y, hi: y + e };
+    })
+    .filter((r) => shown(r.x, r.y) && shown(r.x, r.hi));
+  if ((s.style ?? 'line') === 'line' && rows.length > 1) {
+    const top = rows.map(
+      (r, j) => `${j === 0 ? 'M' : 'L'}${sx(r.x).toFixed(2)},${sy(r.hi).toFixed(2)}`,
+    );
+    const bottom = [...rows].reverse().map((r) => `L${sx(r.x).toFixed(2)},${sy(r.lo).toFixed(2)}`);
+    return [
+      `<path class="mark band" d="${[...top, ...bottom].join(' ')} Z" fill="${color}" fill-opacity="0.18" stroke="none"/>`,
+    ];
+  }
+  return rows
+    .filter((r) => r.hi > r.lo)
+    .map((r) => {
+      const x = sx(r.x).toFixed(2);
+      return `<path class="mark error-bar" d="M${x},${sy(r.lo).toFixed(2)} L${x},${sy(r.hi).toFixed(2)} M${(sx(r.x) - 4).toFixed(2)},${sy(r.lo).toFixed(2)} h8 M${(sx(r.x) - 4).toFixed(2)},${sy(r.hi).toFixed(2)} h8" stroke="${color}" stroke-width="1.2" fill="none"/>`;
+    });
 }
 
 function extent(values: number[]): [number, number] {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { certify } from '../src/experiments/certify/index.js';
 import type { CertifyRecord } from '../src/experiments/certify/run.js';
 import { runExperiment } from '../src/run-experiment.js';
+import { expectNoMachinePaths, expectValidResult } from './result-schema.js';
 
 /** result.json: the experiment's record and the writer's metadata. */
 type Saved = CertifyRecord & { experiment: string };
@@ -28,6 +29,8 @@ describe('bench certify --quick', () => {
       ]);
       const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Saved;
       expect(saved.experiment).toBe('certify');
+      expectValidResult(saved);
+      expectNoMachinePaths(readFileSync(join(out, 'result.json'), 'utf8'));
       const rows = saved.rows.filter((r) => r.sensitivityModel.startsWith('paper bound, rho = 1 '));
       expect(rows.map((r) => r.epsilon)).toEqual(EPSILONS);
       const acc = (epsilon: number) => rows.find((r) => r.epsilon === epsilon)!.testAccuracy;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectNoMachinePaths, expectValidResult } from './result-schema.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) =>
@@ -14,12 +15,18 @@ describe('bench CLI', () => {
     const out = mkdtempSync(join(tmpdir(), 'lethe-verify-'));
     const r = run('verify', '--quick', '--order', '2', '--out', out);
     expect(r.status, r.stderr).toBe(0);
+    // stdout holds the summary table only: progress, notices and the written files go to stderr.
+    expect(r.stdout.trim()).toMatch(/^\| metric +\| value +\|\n/);
+    expect(r.stdout).not.toMatch(/train:|recollect:|wrote|Hi, looks like|turbo/);
+    expect(r.stderr).toMatch(/recollect: 100%/);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.backend).toMatch(/^(node|wasm|cpu)$/);
     expect(result.config.n).toBe(200);
     // The writer's metadata: format, experiment, argv without absolute paths, machine, versions.
     expect(result.format).toBe(1);
     expect(result.experiment).toBe('verify');
+    expectValidResult(result);
+    expectNoMachinePaths(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.run.argv).not.toContain(out);
     expect(JSON.stringify(result.run)).not.toContain(tmpdir());
     expect(result.run.machine.cores).toBeGreaterThan(0);
@@ -68,6 +75,7 @@ describe('bench CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.backend).toBe('wasm');
+    expectValidResult(result);
     expect(result.results.map((e: { workers: number }) => e.workers)).toEqual([1, 2]);
     const one = result.results[0];
     for (const key of ['msPerVectorBatched', 'msPerVectorSingle', 'gflops', 'matmulGflops'])
@@ -88,6 +96,16 @@ describe('bench CLI', () => {
     expect(verify.stdout).toMatch(/--setting mnist-logistic\|mnist-cnn\|fmnist-cnn/);
     expect(verify.stdout).toMatch(/--backend node\|wasm\|cpu/);
     expect(run('--version').stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const report = run('report', '--help');
+    expect(report.stdout).toMatch(/--in DIR,\.\.\. +result directories/);
+    expect(report.stdout).toMatch(/--title TEXT +the page title \(default Lethe bench results\)/);
+    // Every experiment has its help, and each flag in it shows its default where it has one.
+    for (const name of ['kernels', 'certify', 'compare', 'mia']) {
+      const help = run(name, '--help');
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: pnpm bench ${name} \\[flags\\]`));
+      expect(help.stdout).toMatch(/--out DIR +write result.json/);
+    }
   });
 
   it('refuses flags of other experiments and bad values before any work', () => {
@@ -102,6 +120,10 @@ describe('bench CLI', () => {
     );
     expect(run('verify', '--forget', '5000').stderr).toMatch(/--forget 5000 must be an integer/);
     expect(run('certify', '--delta', '2').stderr).toMatch(/--delta 2 is out of range/);
+    expect(run('report', '--quick').stderr).toMatch(
+      /report has no flag --quick; its flags are --in, --out, --title/,
+    );
+    expect(run('report', '--out', tmpdir()).stderr).toMatch(/report needs --in DIR/);
     // A directory that cannot be created fails at once (Node's own mkdir -p loops under /proc).
     const proc = spawnSync(process.execPath, [cli, 'verify', '--out', '/proc/lethe/x'], {
       encoding: 'utf8',

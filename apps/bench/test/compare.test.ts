@@ -7,6 +7,7 @@ import { mergeCompare } from '../src/experiments/compare/merge.js';
 import { ALL_METHODS, QUICK } from '../src/experiments/compare/options.js';
 import type { SummaryEntry } from '../src/experiments/compare/report.js';
 import { runExperiment } from '../src/run-experiment.js';
+import { expectNoMachinePaths, expectValidResult } from './result-schema.js';
 
 const backend = process.env.LETHE_BACKEND ?? 'wasm';
 interface Saved {
@@ -29,6 +30,8 @@ describe('bench compare --quick', () => {
         out,
       ]);
       const saved = readResult(out);
+      expectValidResult(saved);
+      expectNoMachinePaths(readFileSync(join(out, 'result.json'), 'utf8'));
       const names = saved.entries.map((e) => e.method);
       expect(names).toEqual(['original', 'retrain', ...ALL_METHODS]);
       for (const e of saved.entries) {

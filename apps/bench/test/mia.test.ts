@@ -8,6 +8,7 @@ import { mia } from '../src/experiments/mia/index.js';
 import { MIA_DEFAULTS } from '../src/experiments/mia/options.js';
 import type { MiaMeasurement } from '../src/experiments/mia/run.js';
 import { runExperiment } from '../src/run-experiment.js';
+import { expectNoMachinePaths, expectValidResult } from './result-schema.js';
 
 /** result.json: the experiment's record, its name and the writer's metadata. */
 type Saved = MiaMeasurement['result'] & {
@@ -63,6 +64,8 @@ describe('bench mia --quick', () => {
       ]);
       const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Saved;
       expect(saved.experiment).toBe('mia');
+      expectValidResult(saved);
+      expectNoMachinePaths(readFileSync(join(out, 'result.json'), 'utf8'));
       expect(saved.backend).toMatch(/^(node|wasm|cpu)$/);
       expect(saved.config).toMatchObject({ n: 200, poolSize: 400, shadows: 4, forget: 20 });
       expect(saved.config.attackPairs).toEqual({ shadow: 80, target: 40 });

@@ -5,6 +5,7 @@ import { certify } from './certify/index.js';
 import { compare } from './compare/index.js';
 import { kernels } from './kernels/index.js';
 import { mia } from './mia/index.js';
+import { report } from './report/index.js';
 import { scale } from './scale/index.js';
 import { serve } from './serve/index.js';
 import { verify } from './verify/index.js';
@@ -18,4 +19,5 @@ export const EXPERIMENTS: readonly Experiment<never>[] = [
   serve,
   scale,
   ablate,
+  report,
 ] as unknown as readonly Experiment<never>[];

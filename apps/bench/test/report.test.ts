@@ -1,0 +1,135 @@
+// The report of the committed results (plus a result of a kind it does not draw and an
+// unreadable one), opened in a real headless Chromium: it renders without console errors or
+// requests, and every plot has visible marks.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markdownToHtml } from '../src/experiments/report/html.js';
+import { report } from '../src/experiments/report/index.js';
+import { runExperiment } from '../src/run-experiment.js';
+import { expectValidResult } from './result-schema.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium (apt-get install chromium; CI installs it). Without it the rendering check
+// skips, except where LETHE_REQUIRE_DATA=1 (CI) makes its absence a failure.
+const chromiumPresent = existsSync(CHROMIUM);
+if (!chromiumPresent && process.env.LETHE_REQUIRE_DATA === '1') {
+  throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (LETHE_REQUIRE_DATA=1).`);
+}
+const docs = fileURLToPath(new URL('../../../docs/results/', import.meta.url));
+
+describe('bench report', () => {
+  const work = mkdtempSync(join(tmpdir(), 'lethe-report-'));
+  const extra = join(work, 'extra');
+  const out = join(work, 'out');
+  let summary = '';
+
+  beforeAll(async () => {
+    mkdirSync(join(extra, 'ablate-x'), { recursive: true });
+    writeFileSync(
+      join(extra, 'ablate-x', 'result.json'),
+      JSON.stringify({ format: 1, experiment: 'ablate', points: [1, 2] }),
+    );
+    writeFileSync(
+      join(extra, 'ablate-x', 'result.md'),
+      '# ablate\n\n| step size | ratio |\n|---|---|\n| 0.05 \\| 0.1 | 0.3 |\n',
+    );
+    mkdirSync(join(extra, 'broken'));
+    writeFileSync(join(extra, 'broken', 'result.json'), '{ not json');
+    const run = await runExperiment(report, ['--in', `${docs},${extra}`, '--out', out]);
+    summary = run.output.summary;
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('draws every known kind and lists the others without failing', () => {
+    expect(summary).toMatch(/drawn: verify \d+, compare 2, certify 1/);
+    expect(summary).toMatch(/kernels 1/);
+    expect(summary).toMatch(/listed only .*ablate-x \(ablate\).*broken \(/);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    // Self-contained: no script, no external reference.
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    // The unknown kind's table, with its escaped bar kept inside the cell.
+    expect(html).toContain('<td>0.05 | 0.1</td>');
+    // Each verify setting shows mean ± std over its seeds.
+    expect(html).toMatch(/mean ± std over 3 seeds/);
+    expectValidResult(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')));
+  });
+
+  it.skipIf(!chromiumPresent)(
+    'renders in headless Chromium without errors, and every plot has visible marks',
+    async () => {
+      // A fresh profile (Playwright passes it as --user-data-dir).
+      const browser = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+        });
+        page.on('pageerror', (e) => problems.push(e.message));
+        page.on('request', (r) => requests.push(r.url()));
+        const url = pathToFileURL(join(out, 'index.html')).href;
+        await page.goto(url, { waitUntil: 'load' });
+        const plots = await page.$$eval('figure.plot svg', (svgs) =>
+          svgs.map((svg) => {
+            // The callback runs in the page; the workspace compiles without the DOM's types.
+            type Mark = {
+              getBBox(): { width: number; height: number };
+              getAttribute(n: string): string | null;
+            };
+            const marks = [...svg.querySelectorAll('.mark')].filter((el) => {
+              const m = el as unknown as Mark;
+              const box = m.getBBox();
+              const d = m.getAttribute('d');
+              // A path with a drawn segment, or a circle: some extent on screen.
+              return (box.width > 0 || box.height > 0) && (d === null || d.length > 2);
+            });
+            const rect = svg.getBoundingClientRect();
+            return {
+              title: svg.querySelector('text')?.textContent ?? '?',
+              marks: marks.length,
+              width: rect.width,
+              height: rect.height,
+            };
+          }),
+        );
+        expect(problems).toEqual([]);
+        expect(requests).toEqual([url]);
+        expect(plots.length).toBeGreaterThanOrEqual(15);
+        for (const p of plots) {
+          expect(p.marks, p.title).toBeGreaterThan(0);
+          expect(p.width * p.height, p.title).toBeGreaterThan(0);
+        }
+        // The spread is drawn: bands or error bars in the plots over seeds.
+        expect(await page.locator('svg .band, svg .error-bar').count()).toBeGreaterThan(0);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
+});
+
+describe('markdownToHtml', () => {
+  it('keeps escaped bars inside cells and escapes HTML', () => {
+    const html = markdownToHtml('| a | b |\n|---|---|\n| x \\| y | <b> |\n\ntext & more');
+    expect(html).toContain('<td>x | y</td><td>&lt;b&gt;</td>');
+    expect(html).toContain('<p>text &amp; more</p>');
+  });
+});
