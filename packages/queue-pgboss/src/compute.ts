@@ -17,6 +17,8 @@ interface LoadedRun {
 /** A worker's state: the run it last loaded (most jobs in a row belong to one run). */
 export class BlockComputer {
   private loaded: LoadedRun | undefined;
+  /** Seconds the last block's recursion took (its log line shows them beside the total). */
+  lastComputeSeconds = Number.NaN;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -60,14 +62,16 @@ export class BlockComputer {
       );
     }
     const ids = Int32Array.from(job.ids);
+    const computeStart = performance.now();
     const rows = computeApproximators({
       model: run.model,
       data: run.data,
       trajectory: t,
       ids,
-      blockSize: ids.length,
+      blockSize: job.blockSize,
       onStep: this.onStep,
     });
+    this.lastComputeSeconds = (performance.now() - computeStart) / 1000;
     const bytes = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength);
     const sha = createHash('sha256').update(bytes).digest('hex');
     // One statement: the block's rows appear whole or not at all. A second finisher of the same

@@ -9,7 +9,7 @@ import type { BlockJob } from './job.js';
 import { encodeRun, publishRun } from './run-blob.js';
 import { ensureSchema, QUEUE } from './schema.js';
 
-/** Blocks of one recollection by state, from pg-boss's job table, and an ETA. */
+/** Jobs of one recollection by state, from pg-boss's job table, and an ETA. */
 export interface QueueProgress {
   readonly queued: number;
   readonly running: number;
@@ -18,8 +18,13 @@ export interface QueueProgress {
   readonly failed: number;
   readonly total: number;
   readonly elapsedSeconds: number;
-  /** Seconds left at the rate of blocks done so far (NaN before the first). */
+  /** Seconds left at the rate of jobs done so far (NaN before the first). */
   readonly etaSeconds: number;
+  /**
+   * Seconds the workers spent in the recursion of the jobs done so far (their sum): the rest of
+   * elapsed x workers is the queue's own time (publishing, polling, loading the run, rows).
+   */
+  readonly recursionSeconds: number;
 }
 
 export interface PgBossExecutorOptions {
@@ -32,6 +37,13 @@ export interface PgBossExecutorOptions {
   readonly expireInSeconds?: number;
   /** Tries after the first (default 3). */
   readonly retryLimit?: number;
+  /**
+   * The recursion's blocks per job (default 4). Every block of a job shares the per-step work
+   * (the step's weights, batch gradient and clipping state), which a job of one block repeats
+   * for itself; fewer, larger jobs cost less, more jobs balance better across workers and lose
+   * less to a killed worker.
+   */
+  readonly blocksPerJob?: number;
   /** How often the coordinator reads the queue's state (default 0.5 s). */
   readonly pollSeconds?: number;
   readonly onQueueProgress?: (progress: QueueProgress) => void;
@@ -144,12 +156,14 @@ async function runOnQueue(
   });
   await publishRun(pool, key, bytes);
   const call = randomUUID();
-  const jobs = work.blocks.map(
+  const slices = jobSlices(work.blocks, options.blocksPerJob ?? 4);
+  const jobs = slices.map(
     (ids, block): BlockJob => ({
       run: key,
       call,
       block,
       ids: Array.from(ids),
+      blockSize: work.blockSize,
       codeDigest: codeDigest(),
       modelDigest: model.digest,
       trajectoryDigest: trajectory.digest,
@@ -166,7 +180,29 @@ async function runOnQueue(
     })),
   );
   await waitForBlocks(pool, call, jobs.length, started, work, options);
-  return await collect(pool, call, work);
+  return await collect(pool, call, work, slices);
+}
+
+/** Consecutive runs of `per` blocks, each as one array of ids. */
+function jobSlices(blocks: readonly Int32Array[], per: number): Int32Array[] {
+  if (!(Number.isInteger(per) && per >= 1)) {
+    throw new LetheError(
+      'invalid-argument',
+      `pgBossExecutor: blocksPerJob ${per} must be an integer >= 1.`,
+    );
+  }
+  const out: Int32Array[] = [];
+  for (let b = 0; b < blocks.length; b += per) {
+    const group = blocks.slice(b, b + per);
+    const ids = new Int32Array(group.reduce((s, g) => s + g.length, 0));
+    let at = 0;
+    for (const g of group) {
+      ids.set(g, at);
+      at += g.length;
+    }
+    out.push(ids);
+  }
+  return out;
 }
 
 async function waitForBlocks(
@@ -181,8 +217,9 @@ async function waitForBlocks(
   let hinted = false;
   for (;;) {
     // The queue's own state: pg-boss's job rows of this call, by state.
-    const { rows } = await pool.query<{ state: string; count: string }>(
-      `SELECT state, count(*) FROM pgboss.job WHERE name = $1 AND data->>'call' = $2 GROUP BY state`,
+    const { rows } = await pool.query<{ state: string; count: string; recursion: number | null }>(
+      `SELECT state, count(*), sum((output->>'recursionSeconds')::float8) AS recursion
+         FROM pgboss.job WHERE name = $1 AND data->>'call' = $2 GROUP BY state`,
       [QUEUE, call],
     );
     const by = Object.fromEntries(rows.map((r) => [r.state, Number(r.count)]));
@@ -197,6 +234,7 @@ async function waitForBlocks(
       total,
       elapsedSeconds,
       etaSeconds: done > 0 ? (elapsedSeconds * (total - done)) / done : Number.NaN,
+      recursionSeconds: Number(rows.find((r) => r.state === 'completed')?.recursion ?? 0),
     };
     options.onQueueProgress?.(progress);
     work.report(done / total);
@@ -221,7 +259,12 @@ async function waitForBlocks(
   }
 }
 
-async function collect(pool: pg.Pool, call: string, work: RecollectWork): Promise<Float32Array> {
+async function collect(
+  pool: pg.Pool,
+  call: string,
+  work: RecollectWork,
+  slices: readonly Int32Array[],
+): Promise<Float32Array> {
   const { d } = work.model;
   const { rows } = await pool.query<{ block: number; rows: Buffer }>(
     'SELECT block, rows FROM lethe_queue_blocks WHERE call = $1 ORDER BY block',
@@ -229,11 +272,11 @@ async function collect(pool: pg.Pool, call: string, work: RecollectWork): Promis
   );
   const out = new Float32Array(work.ids.length * d);
   const offsets = [0];
-  for (const b of work.blocks) offsets.push(offsets.at(-1)! + b.length * d);
-  if (rows.length !== work.blocks.length) {
+  for (const s of slices) offsets.push(offsets.at(-1)! + s.length * d);
+  if (rows.length !== slices.length) {
     throw new LetheError(
       'worker-failed',
-      `pgBossExecutor: ${rows.length} of ${work.blocks.length} blocks have rows though the queue says all completed.`,
+      `pgBossExecutor: ${rows.length} of ${slices.length} jobs have rows though the queue says all completed.`,
     );
   }
   for (const r of rows) {

@@ -56,9 +56,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     async ([job]) => {
       const data = job!.data;
       log(`${name} block ${data.block} started (${data.ids.length} rows)`);
+      const started = performance.now();
       try {
         const wrote = await computer.process(data);
-        log(`${name} block ${data.block} ${wrote ? 'written' : 'already written'}`);
+        const seconds = ((performance.now() - started) / 1000).toFixed(2);
+        log(
+          `${name} block ${data.block} ${wrote ? 'written' : 'already written'} (${seconds} s, recursion ${computer.lastComputeSeconds.toFixed(2)} s)`,
+        );
+        // The job's output (pg-boss keeps it): the coordinator tells queue time from compute time.
+        return { recursionSeconds: computer.lastComputeSeconds, worker: name };
       } catch (error) {
         log(`${name} block ${data.block} refused: ${(error as Error).message}`);
         throw error;

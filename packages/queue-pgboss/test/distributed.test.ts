@@ -31,7 +31,7 @@ describe.skipIf(!serverPresent)('recollect on pg-boss with lethe-worker processe
     const shared = await openPostgresStore({ pool }, storeIdentity(model, trajectory), {
       create: true,
     });
-    // 18 steps x 40 ms: a block takes about 0.7 s, long enough to be killed in the middle.
+    // 18 steps x 40 ms: a job takes about 0.7 s, long enough to be killed in the middle.
     const workers = ['a', 'b', 'c'].map((name) => new WorkerProcess(url, name, 40));
     const seen: QueueProgress[] = [];
     try {
@@ -45,6 +45,7 @@ describe.skipIf(!serverPresent)('recollect on pg-boss with lethe-worker processe
           url,
           expireInSeconds: 2,
           pollSeconds: 0.2,
+          blocksPerJob: 2, // 12 blocks of 4 rows as 6 jobs
           onQueueProgress: (p) => seen.push(p),
         }),
       });
@@ -65,10 +66,10 @@ describe.skipIf(!serverPresent)('recollect on pg-boss with lethe-worker processe
       expect(bytes(await shared.readRows(ids)).equals(bytes(await reference.readRows(ids)))).toBe(
         true,
       );
-      // Progress came from the queue: blocks were seen queued or running, and all done at the end.
+      // Progress came from the queue: jobs were seen queued or running, and all done at the end.
       const last = seen.at(-1)!;
-      expect(last).toMatchObject({ done: 12, total: 12, failed: 0, queued: 0, running: 0 });
-      expect(seen.some((p) => p.queued + p.running > 0 && p.done < 12)).toBe(true);
+      expect(last).toMatchObject({ done: 6, total: 6, failed: 0, queued: 0, running: 0 });
+      expect(seen.some((p) => p.queued + p.running > 0 && p.done < 6)).toBe(true);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
       await shared.close();

@@ -36,6 +36,7 @@ describe.skipIf(!serverPresent)('a block job on a worker', () => {
       call: 'call-1',
       block: 2,
       ids: [8, 9, 10, 11, 30],
+      blockSize: 2, // three of the recursion's blocks in one job
       codeDigest: codeDigest(),
       modelDigest: run.model.digest,
       trajectoryDigest: run.trajectory.digest,
@@ -54,7 +55,7 @@ describe.skipIf(!serverPresent)('a block job on a worker', () => {
     const { rows } = await pool.query('SELECT rows, worker FROM lethe_queue_blocks');
     expect(rows).toHaveLength(1);
     expect(rows[0].worker).toBe('w1');
-    const { vectors } = await recollect({ ...run, ids: job.ids, workers: 1, blockSize: 5 });
+    const { vectors } = await recollect({ ...run, ids: job.ids, workers: 1, blockSize: 2 });
     expect(Buffer.compare(rows[0].rows, Buffer.from(vectors.buffer))).toBe(0);
     const chunks = await pool.query('SELECT count(*)::int AS n FROM lethe_queue_runs');
     expect(chunks.rows[0].n).toBe(1);
