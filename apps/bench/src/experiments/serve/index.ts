@@ -9,7 +9,9 @@ export const serve = defineExperiment<ServeFlags>({
     'the deletion service under load on loopback: per-route throughput, p50/p99, then a consistency check',
   description: `Starts the deletion service (apps/server) in this process on 127.0.0.1 and drives it
 with autocannon for a bounded time: POST /v1/deletions (one sample id per request, a new
-idempotency key each, acknowledged once the request is committed to the ledger), then the read
+idempotency key each, acknowledged once the request is committed to the ledger), first at a
+fixed offered rate (--rate: the latency of a service that keeps up), then as fast as the
+connections go (the throughput; at saturation latency is the connections' queue), then the read
 routes. Afterwards it waits for every request to be applied and checks that ledger, store and
 weights agree exactly: the head weights equal the original plus the applied vectors (read from
 the store before the run), no vector applied twice, every request done. The vector work of each
@@ -41,6 +43,12 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       max: 256,
       help: 'concurrent connections',
       default: '4',
+    },
+    rate: {
+      type: 'number',
+      min: 0,
+      help: 'offered deletions per second of the fixed-rate phase (0: skip it)',
+      default: '300',
     },
     policy: {
       type: 'string',
@@ -75,6 +83,7 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       model: v.string('model') ?? (quick ? 'blobs-logistic' : 'mnist-logistic'),
       seconds: v.number('seconds') ?? (quick ? 8 : 20),
       connections: v.number('connections') ?? 4,
+      rate: v.number('rate') ?? 300,
       policy: (v.string('policy') ?? 'window') as ServeFlags['policy'],
       windowRequests: v.number('window-requests') ?? 256,
       windowSeconds: v.number('window-seconds') ?? 1,

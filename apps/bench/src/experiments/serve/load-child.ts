@@ -11,6 +11,8 @@ interface LoadSpec {
   readonly headers: Record<string, string>;
   /** For deletions: each request names sample k mod n with a new idempotency key. */
   readonly deleteOf?: number;
+  /** Offered requests per second over all connections; absent: as fast as answers come. */
+  readonly rate?: number;
 }
 
 const spec = JSON.parse(process.argv[2]!) as LoadSpec;
@@ -19,6 +21,7 @@ const result = await autocannon({
   url: spec.url,
   connections: spec.connections,
   duration: spec.seconds,
+  ...(spec.rate === undefined ? {} : { overallRate: spec.rate }),
   requests: [
     {
       method: spec.method,

@@ -8,7 +8,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
   const table = markdownTable(
     ['route', 'requests', 'non-2xx', 'req/s', 'p50 ms', 'p99 ms', 'server p50 ms', 'server p99 ms'],
     Object.entries(m.routes).map(([route, r]) => [
-      route === 'delete' ? 'POST /v1/deletions' : route,
+      route === 'delete' ? 'POST /v1/deletions (saturated)' : route,
       r.requests,
       r.non2xx + r.errors,
       r.throughputPerSecond.toFixed(0),
@@ -45,9 +45,10 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
     Object.entries(m.checks).map(([k, v]) => [k, String(v)]),
   );
   const del = m.routes.delete!;
+  const paced = Object.entries(m.routes).find(([k]) => k.includes(' at '))?.[1];
   const markdown = `# serve: the deletion service under load
 
-${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions;
+${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered, then ${flags.seconds} s saturated` : ''};
 policy ${flags.policy}${flags.policy === 'window' ? ` (${flags.windowRequests} requests or ${flags.windowSeconds} s)` : ''}; erasure ${flags.erasure}.
 Durability: ${m.durable}.
 
@@ -62,7 +63,7 @@ Drained the queue in ${a.drainSeconds.toFixed(2)} s after the load ended. Consis
 
 ${checks}
 `;
-  const summary = `serve (${m.store}, ${m.model}): POST /v1/deletions ${del.throughputPerSecond.toFixed(0)} req/s, p50 ${ms(del.p50Ms)} ms, p99 ${ms(del.p99Ms)} ms (server p99 ${ms(del.serverP99Ms)} ms); one vector read + add p99 ${ms(m.vectorWork.p99Ms)} ms; store commit p50 ${ms(a.commitP50Ms)} ms; consistent: ${m.consistent}`;
+  const summary = `serve (${m.store}, ${m.model}): ${paced ? `POST /v1/deletions at ${flags.rate}/s: p50 ${ms(paced.p50Ms)} ms, p99 ${ms(paced.p99Ms)} ms (server p99 ${ms(paced.serverP99Ms)} ms); saturated: ` : 'POST /v1/deletions '}${del.throughputPerSecond.toFixed(0)} req/s, p50 ${ms(del.p50Ms)} ms, p99 ${ms(del.p99Ms)} ms (server p99 ${ms(del.serverP99Ms)} ms); one vector read + add p99 ${ms(m.vectorWork.p99Ms)} ms; store commit p50 ${ms(a.commitP50Ms)} ms; consistent: ${m.consistent}`;
   return {
     result: { ...m, flags: { ...flags } },
     markdown,

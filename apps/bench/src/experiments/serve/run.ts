@@ -15,6 +15,8 @@ export interface ServeFlags {
   readonly model: string;
   readonly seconds: number;
   readonly connections: number;
+  /** Offered deletions per second of the fixed-rate phase (0: none). */
+  readonly rate: number;
   readonly policy: 'online' | 'window';
   readonly windowRequests: number;
   readonly windowSeconds: number;
@@ -90,6 +92,7 @@ function load(spec: {
   path: string;
   headers: Record<string, string>;
   deleteOf?: number;
+  rate?: number;
 }): Promise<LoadResult> {
   const child = fileURLToPath(new URL('./load-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
@@ -177,19 +180,33 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
       }
 
       const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-      progress(0, `POST /v1/deletions for ${flags.seconds} s`);
+      // First at a fixed offered rate (latency of a service that keeps up: the first n requests
+      // forget real samples), then as fast as the connections go (throughput; at saturation the
+      // latency is the connections' queue, connections / throughput by Little's law).
+      const deleteLoad = (rate: number | undefined) =>
+        load({
+          url,
+          seconds: flags.seconds,
+          connections: flags.connections,
+          method: 'POST',
+          path: '/v1/deletions',
+          headers,
+          deleteOf: n,
+          ...(rate === undefined ? {} : { rate }),
+        });
+      let atRate: { result: LoadResult; server: number[] } | undefined;
+      if (flags.rate > 0) {
+        progress(0, `POST /v1/deletions at ${flags.rate}/s for ${flags.seconds} s`);
+        const result = await deleteLoad(flags.rate);
+        await service.idle(600_000);
+        atRate = { result, server: timings.get('POST /v1/deletions') ?? [] };
+        timings.delete('POST /v1/deletions');
+      }
+      progress(0, `POST /v1/deletions, saturated, for ${flags.seconds} s`);
       // How long the server's event loop was blocked meanwhile (PGlite queries, collections).
       const loopDelay = monitorEventLoopDelay({ resolution: 1 });
       loopDelay.enable();
-      const del = await load({
-        url,
-        seconds: flags.seconds,
-        connections: flags.connections,
-        method: 'POST',
-        path: '/v1/deletions',
-        headers,
-        deleteOf: n,
-      });
+      const del = await deleteLoad(undefined);
       loopDelay.disable();
       const drainStart = performance.now();
       await service.idle(600_000);
@@ -220,6 +237,10 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
         };
       };
       routes.delete = summarize('POST /v1/deletions', del);
+      if (atRate) {
+        timings.set('at-rate', atRate.server);
+        routes[`POST /v1/deletions at ${flags.rate}/s`] = summarize('at-rate', atRate.result);
+      }
       for (const [i, [key, path, h]] of reads.entries()) {
         progress((i + 1) / (reads.length + 1), `${key} for ${readSeconds} s`);
         routes[key] = summarize(
