@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 /** The repository's root (dist/ or src/ of apps/bench, three levels up). */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 
-// An absolute path of at least two segments, not part of a URL, a fraction or a word.
-const ABSOLUTE_PATH = /(?<![\w./\\-])(?:\/[\w.@+~-]+){2,}\/?/g;
+// An absolute path of at least two segments, not part of a URL, a fraction or a word, nor an
+// HTTP route after its method ("POST /v1/deletions").
+const ABSOLUTE_PATH =
+  /(?<![\w./\\-])(?<!(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) )(?:\/[\w.@+~-]+){2,}\/?/g;
 
 /** A path as recorded: relative to the repository root, else `<abs>/<basename>`. */
 export function portablePath(path: string, root: string = REPO_ROOT): string {

@@ -52,7 +52,8 @@ describe('portable paths', () => {
   });
 
   it('leaves URLs, fractions and prose alone', () => {
-    const prose = 'see https://example.org/a/b, ratio 1/2, |B \\ U| / shift, MB/s, w/o clipping';
+    const prose =
+      'see https://example.org/a/b, ratio 1/2, |B \\ U| / shift, MB/s, w/o clipping, POST /v1/deletions, GET /v1/deletions/:id';
     expect(portableText(prose, root)).toBe(prose);
   });
 
