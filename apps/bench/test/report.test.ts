@@ -28,14 +28,20 @@ describe('bench report', () => {
   let summary = '';
 
   beforeAll(async () => {
-    mkdirSync(join(extra, 'ablate-x'), { recursive: true });
+    mkdirSync(join(extra, 'sweep-x'), { recursive: true });
     writeFileSync(
-      join(extra, 'ablate-x', 'result.json'),
-      JSON.stringify({ format: 1, experiment: 'ablate', points: [1, 2] }),
+      join(extra, 'sweep-x', 'result.json'),
+      JSON.stringify({ format: 1, experiment: 'sweep', points: [1, 2] }),
     );
     writeFileSync(
-      join(extra, 'ablate-x', 'result.md'),
-      '# ablate\n\n| step size | ratio |\n|---|---|\n| 0.05 \\| 0.1 | 0.3 |\n',
+      join(extra, 'sweep-x', 'result.md'),
+      '# sweep\n\n| step size | ratio |\n|---|---|\n| 0.05 \\| 0.1 | 0.3 |\n',
+    );
+    // A known kind in a shape the page cannot draw.
+    mkdirSync(join(extra, 'ablate-old'), { recursive: true });
+    writeFileSync(
+      join(extra, 'ablate-old', 'result.json'),
+      JSON.stringify({ format: 1, experiment: 'ablate', points: [1, 2] }),
     );
     mkdirSync(join(extra, 'broken'));
     writeFileSync(join(extra, 'broken', 'result.json'), '{ not json');
@@ -45,9 +51,10 @@ describe('bench report', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('draws every known kind and lists the others without failing', () => {
-    expect(summary).toMatch(/drawn: verify \d+, compare 2, certify 1/);
-    expect(summary).toMatch(/kernels 1/);
-    expect(summary).toMatch(/listed only .*ablate-x \(ablate\).*broken \(/);
+    expect(summary).toMatch(/drawn: verify \d+, compare \d+, certify 1/);
+    expect(summary).toMatch(/kernels 1, ablate \d+, serve \d+, scale 1/);
+    expect(summary).toMatch(/listed only .*broken \(.*sweep-x \(sweep\)/);
+    expect(summary).toMatch(/ablate-old \(cannot draw it as ablate: /);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     // Self-contained: no script, no external reference.
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);

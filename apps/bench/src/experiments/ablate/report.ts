@@ -42,7 +42,8 @@ function sweepTable(s: Sweep): string {
   );
 }
 
-function plots(r: AblateRecord): Plot[] {
+/** The ablation's plots, drawn from its record (the report draws them again from result.json). */
+export function ablatePlots(r: AblateRecord): Plot[] {
   const out: Plot[] = [];
   const model = r.config.model;
   for (const s of r.sweeps) {
@@ -125,5 +126,5 @@ export function ablateOutput(flags: AblateFlags, r: AblateRecord): ExperimentOut
     );
   }
   const markdown = `${parts.join('\n')}\n`;
-  return { result: r, markdown, summary: markdown, plots: plots(r) };
+  return { result: r, markdown, summary: markdown, plots: ablatePlots(r) };
 }

@@ -1,5 +1,6 @@
 // The report's page: one section per experiment kind the report knows, then the results it
 // does not know (listed with their metadata and result.md's tables, never an error).
+import { ablateSection } from './ablate.js';
 import { certifySection } from './certify.js';
 import { compareSection } from './compare.js';
 import { escapeHtml, markdownToHtml, page } from './html.js';
@@ -7,6 +8,8 @@ import { kernelsSection } from './kernels.js';
 import type { LoadedResult } from './load.js';
 import { heading, metadataBlock } from './meta.js';
 import { miaSection } from './mia.js';
+import { scaleSection } from './scale.js';
+import { serveSection } from './serve.js';
 import { verifySection } from './verify.js';
 
 /** The kinds the report draws, in the order of the page. */
@@ -16,6 +19,9 @@ export const KNOWN_KINDS: Readonly<Record<string, (r: readonly LoadedResult[]) =
   certify: certifySection,
   mia: miaSection,
   kernels: kernelsSection,
+  ablate: ablateSection,
+  serve: serveSection,
+  scale: scaleSection,
 };
 
 export interface BuiltReport {
@@ -59,8 +65,20 @@ export function buildReport(results: readonly LoadedResult[], title: string): Bu
   for (const [kind, render] of Object.entries(KNOWN_KINDS)) {
     const group = byKind.get(kind);
     if (!group) continue;
-    drawn[kind] = group.length;
-    sections.push(`<section id="${kind}">`, heading(2, kind), render(group), '</section>');
+    // A record of a known kind in a shape the page cannot draw (another version's, or damaged)
+    // is listed with the reason instead of failing the whole report.
+    const drawable = group.filter((r) => {
+      try {
+        render([r]);
+        return true;
+      } catch (error) {
+        listed.push({ ...r, problem: `cannot draw it as ${kind}: ${(error as Error).message}` });
+        return false;
+      }
+    });
+    if (drawable.length === 0) continue;
+    drawn[kind] = drawable.length;
+    sections.push(`<section id="${kind}">`, heading(2, kind), render(drawable), '</section>');
   }
   sections.push(listedSection(listed));
   const nav = [

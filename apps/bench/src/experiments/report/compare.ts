@@ -3,7 +3,7 @@
 
 import { chart, type Series } from '../../svg.js';
 import { formatNumber } from '../../table.js';
-import { type Cell, escapeHtml, figure, htmlTable, meanStd } from './html.js';
+import { type Cell, escapeHtml, figure, htmlTable, markdownToHtml, meanStd } from './html.js';
 import type { LoadedResult } from './load.js';
 import { heading, metadataBlock } from './meta.js';
 
@@ -97,6 +97,16 @@ function settingBlock(setting: string, entries: readonly Entry[], rec: CompareRe
   ].join('\n');
 }
 
+/**
+ * The published tables the run set beside its own (named settings with the authors' numbers),
+ * as result.md words them: each `## ... published ...` section.
+ */
+function publishedTables(markdown: string | undefined): string {
+  if (!markdown) return '';
+  const sections = markdown.split(/^(?=## )/m).filter((part) => /^## .*published/.test(part));
+  return sections.map((part) => markdownToHtml(part.replace(/^## /, '#### '))).join('\n');
+}
+
 export function compareSection(results: readonly LoadedResult[]): string {
   return results
     .map((r, i) => {
@@ -112,6 +122,7 @@ export function compareSection(results: readonly LoadedResult[]): string {
             rec,
           ),
         ),
+        publishedTables(r.markdown),
         rec.protocol ? `<p class="note">${escapeHtml(rec.protocol)}</p>` : '',
         metadataBlock([r]),
       ].join('\n');

@@ -39,7 +39,7 @@ Example: pnpm bench report --in docs/results --out docs/results/report`,
     const results = loadResults(flags.inputs).filter((r) => r.experiment !== 'report');
     const built = buildReport(results, flags.title);
     const kinds = Object.entries(built.drawn).map(([k, n]) => `${k} ${n}`);
-    const listed = built.listed.map((r) => `${r.name} (${r.experiment ?? r.problem ?? 'unknown'})`);
+    const listed = built.listed.map((r) => `${r.name} (${r.problem ?? r.experiment ?? 'unknown'})`);
     const summary = [
       `report: ${results.length} results; drawn: ${kinds.join(', ') || 'none'}`,
       listed.length > 0 ? `listed only (kind not drawn or unreadable): ${listed.join(', ')}` : '',
