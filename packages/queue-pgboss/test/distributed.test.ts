@@ -97,4 +97,29 @@ describe.skipIf(!serverPresent)('recollect on pg-boss with lethe-worker processe
       await Promise.all(workers.map((w) => w.stop()));
     }
   }, 60_000);
+
+  it('runs jobs on several threads of one lethe-worker process (--threads)', async () => {
+    const { data, model, trajectory } = tinyRun();
+    const blockSize = 4;
+    const reference = await recollect({ model, data, trajectory, workers: 1, blockSize });
+    const url = server.url();
+    // A step delay keeps each job busy long enough for the other thread to take the next one.
+    const worker = new WorkerProcess(url, 'f', 20, ['--threads', '2']);
+    try {
+      const queued = await recollect({
+        model,
+        data,
+        trajectory,
+        blockSize,
+        executor: pgBossExecutor({ url, pollSeconds: 0.2, blocksPerJob: 1 }),
+      });
+      expect(bytes(queued.vectors).equals(bytes(reference.vectors))).toBe(true);
+      const written = worker.lines.filter((l) => / written /.test(l));
+      expect(written.some((l) => l.startsWith('f/t0 '))).toBe(true);
+      expect(written.some((l) => l.startsWith('f/t1 '))).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+    expect(worker.child.exitCode).toBe(0); // both threads stopped on SIGTERM
+  }, 60_000);
 });

@@ -35,10 +35,10 @@ export class WorkerProcess {
   readonly lines: string[] = [];
   private waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
 
-  constructor(url: string, name: string, stepDelayMs: number) {
+  constructor(url: string, name: string, stepDelayMs: number, extra: readonly string[] = []) {
     this.child = spawn(
       process.execPath,
-      [BIN, '--database', url, '--name', name, '--step-delay-ms', String(stepDelayMs)],
+      [BIN, '--database', url, '--name', name, '--step-delay-ms', String(stepDelayMs), ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let buffer = '';
