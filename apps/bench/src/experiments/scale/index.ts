@@ -13,7 +13,7 @@ and compares: seconds, speedup of 2 processes over 1, queue overhead (1 process 
 process) and whether the queued rows equal the in-process rows bit for bit. Starts a temporary
 Postgres server (Debian postgresql) unless --database names one. Records the load average, since
 other work on the machine changes the times. Defaults: logistic MNIST, the paper's setting,
-n 2000, 125 rows per block, 4 blocks per job, 3 interleaved rounds (medians; about 12 minutes);
+n 2000, 125 rows per block, 4 blocks per job, 3 interleaved rounds (medians; about 16 minutes on a quiet 2-core machine);
 --quick: n 200, 3 epochs, 25 rows per block, one round.`,
   flags: {
     ...TRAINING_FLAGS,
