@@ -2,7 +2,7 @@
 import { findPreset, PRESET_NAMES } from '../../settings/index.js';
 import type { PublishedRow } from '../../settings/published.js';
 import { markdownTable } from '../../table.js';
-import type { Stat, SummaryEntry } from './report.js';
+import type { Stat, SummaryEntry } from './summary.js';
 
 const NAMES: Record<PublishedRow['method'], string> = {
   jackknife: 'jackknife',

@@ -4,6 +4,9 @@ import { mean, std } from '../../stats.js';
 import { chart } from '../../svg.js';
 import { markdownTable } from '../../table.js';
 import { publishedComparisons, publishedMarkdown } from './published.js';
+import type { Stat, SummaryEntry } from './summary.js';
+
+export type { Stat, SummaryEntry } from './summary.js';
 
 export interface RequestRun {
   readonly m: number;
@@ -43,32 +46,6 @@ export interface NotRun {
   readonly setting: string;
   readonly method: string;
   readonly reason: string;
-}
-
-export interface Stat {
-  readonly mean: number;
-  readonly std: number;
-  readonly values: number[];
-}
-
-export interface SummaryEntry {
-  readonly setting: string;
-  readonly method: string;
-  readonly model: string;
-  readonly d: number;
-  readonly n: number;
-  readonly seeds: number[];
-  readonly prepare: { readonly seconds: Stat; readonly bytes: number };
-  readonly perDeletion: {
-    readonly m: number;
-    readonly distance: Stat;
-    /** Over the seeds where that retrain ran (none: values is empty, mean NaN). */
-    readonly distanceCode: Stat;
-    /** distance / distance of the original model (the shift retraining makes), per seed. */
-    readonly ratio: Stat;
-    readonly seconds: Stat;
-    readonly accuracy: { readonly test: Stat; readonly forget: Stat; readonly remain: Stat };
-  }[];
 }
 
 const stat = (values: number[]): Stat => ({
