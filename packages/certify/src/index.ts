@@ -69,6 +69,16 @@ export {
   type ReleaseMechanism,
 } from './release.js';
 export {
+  removalBoundFor,
+  type SoftmaxRemovalBound,
+  type SoftmaxRemovalConstants,
+  type SoftmaxRemovalQuery,
+  type SoftmaxRun,
+  softmaxRemovalBound,
+  softmaxRemovalConstants,
+  softmaxRetrain,
+} from './removal-bound.js';
+export {
   type SoftmaxRhoBound,
   type SoftmaxRhoStep,
   softmaxRegressionRhoBound,

@@ -104,7 +104,7 @@ export function softmaxRegressionStepNorms(query: SoftmaxStepNormQuery): Softmax
         );
       }
     }
-    const gram = dataGram(x, inputs, classes, batch, weights);
+    const gram = dataGram(x, inputs, classes, { batch }, weights);
     // Contracting: ||I - eta H|| = 1 - eta lambda as soon as lambda_max(M) <= (2 - 2 eta lambda) / eta.
     const contracting = (2 - 2 * eta * lambda) / eta;
     const curvature =
@@ -120,6 +120,43 @@ export function softmaxRegressionStepNorms(query: SoftmaxStepNormQuery): Softmax
   return { value: perStep[worst]!.rho, step: worst, perStep };
 }
 
+/** Which rows a data Hessian sums, with what weights and over what denominator. */
+export interface DataHessianRows {
+  /** The batch's rows of x (the ones summed). */
+  readonly batch: ArrayLike<number>;
+  /** The mean's denominator (default: the number of rows). */
+  readonly denominator?: number;
+  /** Nonnegative weights c_i of each row's term (default 1). */
+  readonly rowWeights?: ArrayLike<number>;
+}
+
+/**
+ * A certified upper bound on lambda_max of the data Hessian (1/denominator) sum_i c_i S_i (x)
+ * x~_i x~_i^T at the given weights, as tight as power iteration and the Cholesky test make it
+ * (the removal bound needs the curvature itself, not only whether a step contracts).
+ */
+export function certifiedDataCurvature(
+  x: ArrayLike<number>,
+  inputs: number,
+  classes: number,
+  rows: DataHessianRows,
+  weights: ArrayLike<number>,
+): number {
+  return certifiedLambdaMax(dataGram(x, inputs, classes, rows, weights));
+}
+
+/** Whether mu >= lambda_max of that data Hessian is proven (one Cholesky factorisation). */
+export function certifiesDataCurvature(
+  x: ArrayLike<number>,
+  inputs: number,
+  classes: number,
+  rows: DataHessianRows,
+  weights: ArrayLike<number>,
+  mu: number,
+): boolean {
+  return certifiesUpperBound(dataGram(x, inputs, classes, rows, weights), mu);
+}
+
 interface Gram {
   readonly size: number;
   /** Row-major, symmetric. */
@@ -129,15 +166,20 @@ interface Gram {
   readonly evaluationError: number;
 }
 
-/** M[(i,c),(j,c')] = (1/|B|) (F_i F_j^T)[c,c'] x~_i^T x~_j, in float64. */
+/**
+ * M[(i,c),(j,c')] = (1/|B|) sqrt(c_i c_j) (F_i F_j^T)[c,c'] x~_i^T x~_j, in float64 (c_i the
+ * row weights, 1 by default).
+ */
 function dataGram(
   x: ArrayLike<number>,
   inputs: number,
   classes: number,
-  batch: ArrayLike<number>,
+  rows: DataHessianRows,
   weights: ArrayLike<number>,
 ): Gram {
+  const { batch, rowWeights } = rows;
   const b = batch.length;
+  const denominator = rows.denominator ?? b;
   const size = b * classes;
   const stride = inputs + 1;
   // F_i for every sample: row c = sqrt(p_c) (e_c - p).
@@ -158,8 +200,9 @@ function dataGram(
       total += z[c]!;
     }
     const f = new Float64Array(classes * classes);
+    const scale = rowWeights === undefined ? 1 : Math.sqrt(rowWeights[k]!);
     for (let c = 0; c < classes; c++) {
-      const root = Math.sqrt(z[c]! / total);
+      const root = scale * Math.sqrt(z[c]! / total);
       for (let e = 0; e < classes; e++) {
         f[c * classes + e] = root * ((c === e ? 1 : 0) - z[e]! / total);
       }
@@ -179,7 +222,7 @@ function dataGram(
         for (let e = 0; e < classes; e++) {
           let ff = 0;
           for (let r = 0; r < classes; r++) ff += fi[c * classes + r]! * fj[e * classes + r]!;
-          const value = (ff * k) / b;
+          const value = (ff * k) / denominator;
           m[(i * classes + c) * size + j * classes + e] = value;
           m[(j * classes + e) * size + i * classes + c] = value;
         }

@@ -1,9 +1,14 @@
 import { createModel, useBackend } from '@lethe/autodiff';
 import { Rng } from '@lethe/core';
-import { buildSchedule, type TrainConfig, train } from '@lethe/recollect';
+import { buildSchedule, retrain, type TrainConfig, train } from '@lethe/recollect';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hessian64 } from '../../autodiff/test/reference64.js';
-import { trajectoryRho, trajectorySoftmaxRho } from '../src/trajectory.js';
+import { softmaxRemovalBound, softmaxRemovalConstants, softmaxRetrain } from '../src/index.js';
+import {
+  softmaxRunFromTrajectory,
+  trajectoryRho,
+  trajectorySoftmaxRho,
+} from '../src/trajectory.js';
 import { jacobiEigenvalues } from './reference.js';
 
 const inputs = 4;
@@ -150,6 +155,44 @@ describe('trajectorySoftmaxRho', () => {
     };
     const { trajectory } = train(mlp, data, config);
     expect(() => trajectorySoftmaxRho({ model: mlp, data, trajectory })).toThrow(
+      /proven for softmax regression \(the 'logistic' model\) only, not 'mlp'/,
+    );
+  });
+});
+
+describe('softmaxRunFromTrajectory', () => {
+  beforeAll(async () => {
+    await useBackend(process.env.LETHE_BACKEND ?? 'wasm');
+  });
+
+  const config: TrainConfig = {
+    epochs: 3,
+    batchSize: 8,
+    lr: 0.3,
+    lrDecay: 0.99,
+    clip: 2,
+    l2: 0.05,
+    seed: 2,
+  };
+
+  it("reads Lethe's run in the bound's layout: its exact retraining is the engine's, to float32 rounding", () => {
+    const { trajectory } = train(model, data, config);
+    const run = softmaxRunFromTrajectory({ model, data, trajectory });
+    const forget = [3, 11, 20];
+    const exact = softmaxRetrain(run, forget);
+    const engine = retrain(model, data, trajectory, forget);
+    const gap = Math.hypot(...Array.from(exact, (v, i) => v - engine[i]!));
+    expect(gap).toBeLessThan(1e-5 * Math.hypot(...engine));
+    const bound = softmaxRemovalBound({ run, constants: softmaxRemovalConstants(run), forget });
+    expect(bound.certified).toBe(true);
+    const second = Math.hypot(...Array.from(exact, (v, i) => v - bound.secondOrder.weights[i]!));
+    expect(second).toBeLessThanOrEqual(bound.secondOrder.bound);
+  });
+
+  it('refuses models it has no proof for', () => {
+    const mlp = createModel('mlp', { inputShape: [inputs], classes, hidden: 5 });
+    const { trajectory } = train(mlp, data, { ...config, epochs: 1 });
+    expect(() => softmaxRunFromTrajectory({ model: mlp, data, trajectory })).toThrow(
       /proven for softmax regression \(the 'logistic' model\) only, not 'mlp'/,
     );
   });
