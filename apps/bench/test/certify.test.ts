@@ -76,6 +76,25 @@ describe('bench certify --quick', () => {
       }
       const smallest = saved.capacity.rows[0]!;
       expect(smallest.gdp).toBeGreaterThan(smallest.basic);
+      // The per-request bound: the exact retraining inside it, for the forgotten set and every
+      // checked set, and releases calibrated to it far more accurate than the paper bound's.
+      const pr = saved.perRequestBound;
+      if (!pr.proven) throw new Error(`expected a per-request bound: ${pr.reason}`);
+      expect(pr.certified).toBe(true);
+      for (const order of [pr.firstOrder, pr.secondOrder]) {
+        expect(order.trueDistance).toBeGreaterThan(0);
+        expect(order.bound).toBeGreaterThanOrEqual(order.trueDistance);
+      }
+      expect(pr.adversarial.sets).toBe(8);
+      expect(pr.adversarial.violations).toBe(0);
+      const at = (bound: string, epsilon: number) =>
+        saved.accuracyAtEpsilon.find((r) => r.bound === bound && r.epsilon === epsilon)!
+          .testAccuracy;
+      expect(at('per-request-2', 100)).toBeGreaterThan(at('paper-rho1', 100) + 0.1);
+      expect(saved.unnoisedTestAccuracy.secondOrder).not.toBeNull();
+      expect(saved.audit.epsilonLower).not.toBeNull();
+      expect(saved.audit.epsilonLower!.value).toBeLessThanOrEqual(1);
+      expect(readFileSync(join(out, 'bound-vs-true-distance.svg'), 'utf8')).toMatch(/^<svg/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

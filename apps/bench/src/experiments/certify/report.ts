@@ -48,6 +48,10 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
     ? ` For softmax regression rho also has a certified upper bound, from every step's Hessian at its recorded weights (a Cholesky factorisation proves each step's curvature bound): rho <= ${r.rhoUpperBound.value} over ${r.rhoUpperBound.steps} steps (worst at step ${r.rhoUpperBound.step}); its rows are certified with rho as measured, not assumed.`
     : '';
   const trusted = r.certificateAudit.trusted.map((t) => `- ${t}`).join('\n');
+  const pr = r.perRequestBound;
+  const perRequestText = !pr.proven
+    ? `Per-request bound: not computed (${pr.reason}).`
+    : perRequestMarkdown(pr);
   const summary =
     `${noiseLine}\n` +
     `rho = ${r.rho.value} over ${r.rho.perStep.length} steps (converged: ${r.rho.converged}); T = ${r.stepCounts.T}, B = ${r.stepCounts.B}\n` +
@@ -55,7 +59,10 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
       ? `certified rho <= ${r.rhoUpperBound.value} (every step's Hessian; worst at step ${r.rhoUpperBound.step})\n`
       : '') +
     `unlearned (no noise) test accuracy ${r.reference.testAccuracy.unlearned}, retrain ${r.reference.testAccuracy.retrain}\n\n${table}\n` +
-    `\ncertificate for epsilon = 1: ${verdict}`;
+    `\ncertificate for epsilon = 1: ${verdict}` +
+    (pr.proven
+      ? `\nper-request bound (docs/derivations/removal-bound.md): first order ${pr.firstOrder.bound.toExponential(3)} (true ${pr.firstOrder.trueDistance.toExponential(3)}, ${pr.firstOrder.tightness.toFixed(2)}x), second order ${pr.secondOrder.bound.toExponential(3)} (true ${pr.secondOrder.trueDistance.toExponential(3)}, ${pr.secondOrder.tightness.toFixed(2)}x); exact prefix ${pr.exactPrefix} of ${pr.steps} steps; ${pr.adversarial.sets} deletion sets checked, ${pr.adversarial.violations} outside the bound`
+      : '');
   const labels = [...new Set(r.rows.map((row) => row.sensitivityModel))];
   const series = labels.map((label) => ({
     name: shorten(label),
@@ -69,9 +76,33 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
   });
   return {
     result: r,
-    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\nThe audit epsilon is an empirical lower bound (95%, Clopper-Pearson) from releasing the unlearned and the retrained weights ${r.rows.find((row) => row.audit)?.audit?.trials ?? 0} times each with the row's noise and attacking the releases: by the loss on the forgotten samples, and by projection on the difference of the two weight vectors (a white-box attacker who knows both). The certified epsilon bounds it from above; the gap is the bound's slack. An accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\n${capacityText}\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
+    markdown: `# certify: ${r.config.model} on ${flags.dataset}\n\n${table}\n\n${perRequestText}\n\nThe audit epsilon is an empirical lower bound (95%, Clopper-Pearson) from releasing the unlearned and the retrained weights ${r.rows.find((row) => row.audit)?.audit?.trials ?? 0} times each with the row's noise and attacking the releases: by the loss on the forgotten samples, and by projection on the difference of the two weight vectors (a white-box attacker who knows both). The certified epsilon bounds it from above; the gap is the bound's slack. An accuracy of NaN means the noise is so large that the released model's logits overflow. The measured rho comes from power iteration, a lower bound on the spectral norm: its rows show the noise that bound would ask for and are not certified.${upperLine}\n\n${noiseLine}.\n\n${capacityText}\n\nCertificate for epsilon = 1 (rho = 1, bound to this run and the forgotten ids): ${verdict}. Taken on trust:\n\n${trusted}\n`,
     summary,
     plots: [
+      ...(pr.proven && pr.adversarial.rows.length > 0
+        ? [
+            {
+              file: 'bound-vs-true-distance.svg',
+              svg: chart(
+                (['firstOrder', 'secondOrder'] as const).map((order) => ({
+                  name: order === 'firstOrder' ? 'first order' : 'second order',
+                  style: 'points' as const,
+                  points: pr.adversarial.rows
+                    .filter((row) => row.certified && row[order].trueDistance > 0)
+                    .map((row) => [row[order].trueDistance, row[order].bound] as const),
+                })),
+                {
+                  title: `Per-request bound against the exact distance to retraining (${pr.adversarial.sets} deletion sets)`,
+                  xLabel: 'distance to exact retraining',
+                  yLabel: 'bound',
+                  logX: true,
+                  logY: true,
+                  diagonal: true,
+                },
+              ),
+            },
+          ]
+        : []),
       {
         file: 'accuracy-vs-epsilon.svg',
         svg: chart(
@@ -87,4 +118,65 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
     ],
     files: [{ file: 'certificate.json', content: `${JSON.stringify(r.certificate, null, 2)}\n` }],
   };
+}
+
+function perRequestMarkdown(
+  pr: Extract<CertifyRecord['perRequestBound'], { proven: true }>,
+): string {
+  const orders = markdownTable(
+    ['weights', 'bound', 'distance to exact retraining', 'bound / distance'],
+    [
+      [
+        'first order (stored approximators)',
+        pr.firstOrder.bound,
+        pr.firstOrder.trueDistance,
+        pr.firstOrder.tightness,
+      ],
+      ['second order', pr.secondOrder.bound, pr.secondOrder.trueDistance, pr.secondOrder.tightness],
+    ],
+  );
+  const byKind = new Map<string, typeof pr.adversarial.rows>();
+  for (const row of pr.adversarial.rows)
+    byKind.set(row.kind, [...(byKind.get(row.kind) ?? []), row]);
+  const kinds = markdownTable(
+    [
+      'deletion sets',
+      'count',
+      'sizes',
+      'outside the bound',
+      'median bound / distance, first / second order',
+      'median exact prefix',
+    ],
+    [...byKind].map(([kind, rows]) => {
+      const certified = rows.filter((row) => row.certified);
+      const mid = (f: (row: (typeof rows)[number]) => number) => {
+        const v = certified.map(f).sort((a, b) => a - b);
+        return v.length === 0 ? Number.NaN : v[Math.floor(v.length / 2)]!;
+      };
+      return [
+        kind,
+        rows.length,
+        `${Math.min(...rows.map((row) => row.size))}..${Math.max(...rows.map((row) => row.size))}`,
+        rows.filter(
+          (row) =>
+            row.firstOrder.trueDistance > row.firstOrder.bound ||
+            row.secondOrder.trueDistance > row.secondOrder.bound,
+        ).length,
+        `${mid((row) => row.firstOrder.tightness).toFixed(2)} / ${mid((row) => row.secondOrder.tightness).toFixed(2)}`,
+        mid((row) => row.exactPrefix),
+      ];
+    }),
+  );
+  const c = pr.cost;
+  return `## Per-request bound (docs/derivations/removal-bound.md)
+
+For the forgotten set: the exact retraining (float64) replayed for the first ${pr.exactPrefix} of ${pr.steps} steps, then the bound carried along the run.${pr.certified ? '' : ` Not certified: ${pr.refusal}`}
+
+${orders}
+
+Cost: ${c.passes} batch passes against ${c.retrainPasses} for one retraining (${(c.passes / c.retrainPasses).toFixed(1)}x), ${c.boundSeconds.toFixed(2)} s against ${c.retrainSeconds.toFixed(2)} s for the float64 retraining; the run's constants (once per run) ${c.constantsSeconds.toFixed(1)} s. The float32 retraining differs from the exact one by ${pr.float32Retrain.toExponential(2)}, which the bound does not cover.
+
+Adversarial check: ${pr.adversarial.sets} deletion sets, ${pr.adversarial.violations} with the exact retraining outside the bound, ${pr.adversarial.refused} not certified. Bound / distance over the certified sets: first order median ${pr.adversarial.tightness.firstOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.firstOrder.max.toFixed(2)}), second order median ${pr.adversarial.tightness.secondOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.secondOrder.max.toFixed(2)}).
+
+${kinds}`;
 }

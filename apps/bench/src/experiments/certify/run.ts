@@ -3,9 +3,9 @@ import {
   auditCertificate,
   calibrateGrid,
   certifiedRelease,
-  type PaperSensitivityModel,
   PrivacyAccountant,
   paperStepCounts,
+  type SensitivityModel,
   seededNoiseSource,
   sensitivityValue,
 } from '@lethe/certify';
@@ -21,6 +21,7 @@ import { type ExperimentFlags, forgetAndRemain, setUp } from '../../setup.js';
 import { mean } from '../../stats.js';
 import { type AuditResult, auditRelease } from './audit.js';
 import { CAPACITY_BUDGET, capacityTable } from './capacity.js';
+import { type PerRequestResult, perRequestBound } from './per-request.js';
 
 export interface CertifyFlags extends ExperimentFlags {
   readonly forget: number;
@@ -32,12 +33,18 @@ export interface CertifyFlags extends ExperimentFlags {
   /** Releases per world for the empirical audit of each certified row (0: no audit). */
   readonly auditTrials: number;
   readonly workers?: number | undefined;
+  /** Deletion sets in the removal bound's adversarial check (logistic only). */
+  readonly boundSets: number;
 }
+
+/** The bound behind a row, in the names result.json's accuracyAtEpsilon uses. */
+export type BoundName = 'paper' | 'paper-rho1' | 'per-request-1' | 'per-request-2';
 
 export const DEFAULT_EPSILONS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100];
 
 export interface CertifyRow {
   readonly sensitivityModel: string;
+  readonly bound: BoundName | null;
   readonly sensitivity: number;
   readonly epsilon: number;
   readonly sigma: number;
@@ -79,6 +86,16 @@ export async function runCertify(flags: CertifyFlags) {
   const unlearned = unlearner.weights;
   await store.close();
   const retrained = retrain(model, trainingData, trajectory, forget);
+  const perRequest: PerRequestResult = perRequestBound({
+    model,
+    data: trainingData,
+    trajectory,
+    forget,
+    unlearned,
+    retrained,
+    adversarialSets: flags.boundSets,
+    seed: flags.seed,
+  });
 
   const rhoProgress = progressLine('rho (power iteration)');
   const rho = trajectoryRho({
@@ -120,12 +137,26 @@ export async function runCertify(flags: CertifyFlags) {
   // comes from power iteration, a lower bound on the spectral norm, so it certifies nothing:
   // its rows show what noise that bound would ask for, released without a certificate.
   // The certified upper bound may be certified with as such ('measured upper bound').
-  const models: { label: string; model: PaperSensitivityModel; certifies: boolean }[] = [
-    { label: "paper bound, rho = 1 (authors' code)", model: { ...base, rho: 1 }, certifies: true },
+  const models: {
+    label: string;
+    model: SensitivityModel;
+    certifies: boolean;
+    bound: BoundName | null;
+    weights: Float32Array;
+  }[] = [
+    {
+      label: "paper bound, rho = 1 (authors' code)",
+      model: { ...base, rho: 1 },
+      certifies: true,
+      bound: 'paper-rho1',
+      weights: unlearned,
+    },
     {
       label: `paper bound, measured rho = ${rho.value.toFixed(6)} (a lower bound: no certificate)`,
       model: { ...base, rho: rho.value },
       certifies: false,
+      bound: null,
+      weights: unlearned,
     },
     ...(rhoUpper === null
       ? []
@@ -134,20 +165,53 @@ export async function runCertify(flags: CertifyFlags) {
             label: `paper bound, certified rho <= ${rhoUpper.value.toFixed(6)} (every step's Hessian: an upper bound)`,
             model: { ...base, rho: rhoUpper.value },
             certifies: true,
+            bound: 'paper' as const,
+            weights: unlearned,
           },
         ]),
+    // The per-request bound: this deletion set's distance to exact retraining, bounded along the
+    // run (softmax regression only), for the first-order weights and the second-order ones.
+    ...(perRequest.proven && perRequest.certified
+      ? [
+          {
+            label: 'per-request bound, first order',
+            model: {
+              kind: 'user' as const,
+              value: perRequest.firstOrder.bound,
+              description:
+                'removal bound along the recorded run (docs/derivations/removal-bound.md), first-order weights',
+            },
+            certifies: true,
+            bound: 'per-request-1' as const,
+            weights: unlearned,
+          },
+          {
+            label: 'per-request bound, second order',
+            model: {
+              kind: 'user' as const,
+              value: perRequest.secondOrder.bound,
+              description:
+                'removal bound along the recorded run (docs/derivations/removal-bound.md), second-order weights',
+            },
+            certifies: true,
+            bound: 'per-request-2' as const,
+            weights: perRequest.secondOrderWeights,
+          },
+        ]
+      : []),
   ];
   const noise = seededNoiseSource(flags.seed);
   const run = runDigests(trajectory);
   // A certified release of the unlearned weights, bound to this run and the forgotten ids; a rho
   // other than 1 reaching here is the certified upper bound.
   const certify = (
-    sensitivity: PaperSensitivityModel,
+    sensitivity: SensitivityModel,
     epsilon: number,
     accountant: PrivacyAccountant,
+    weights: Float32Array = unlearned,
   ) =>
     certifiedRelease({
-      weights: unlearned,
+      weights,
       sensitivity,
       epsilon,
       delta: flags.delta,
@@ -158,20 +222,23 @@ export async function runCertify(flags: CertifyFlags) {
       versions: versions(),
       run,
       deletedIds: forget,
-      ...(sensitivity.rho === 1 ? {} : { provenance: { rho: 'measured upper bound' as const } }),
+      ...(sensitivity.kind === 'paper' && sensitivity.rho !== 1
+        ? { provenance: { rho: 'measured upper bound' as const } }
+        : {}),
     });
   const release = (
-    sensitivity: PaperSensitivityModel,
+    sensitivity: SensitivityModel,
     epsilon: number,
     certifies: boolean,
+    weights: Float32Array,
     accountant = new PrivacyAccountant(),
   ): { weights: Float32Array; sigma: number } => {
     if (!certifies) {
       const query = { epsilon, delta: flags.delta, sensitivity: sensitivityValue(sensitivity) };
-      const grid = calibrateGrid({ ...query, weights: unlearned });
-      return { weights: addGridGaussianNoise(unlearned, grid, noise), sigma: grid.sigma };
+      const grid = calibrateGrid({ ...query, weights });
+      return { weights: addGridGaussianNoise(weights, grid, noise), sigma: grid.sigma };
     }
-    return certify(sensitivity, epsilon, accountant);
+    return certify(sensitivity, epsilon, accountant, weights);
   };
   const rows: CertifyRow[] = [];
   const auditProgress = progressLine('audit');
@@ -183,11 +250,15 @@ export async function runCertify(flags: CertifyFlags) {
       : 0;
   // The audit's own stream ('AUDT'), so that auditing leaves the releases' draws unchanged.
   const auditRng = new Rng(deriveSeed(flags.seed, 0x41554454));
-  const auditEpsilon = (sensitivity: number, epsilon: number): AuditResult => {
-    const grid = calibrateGrid({ epsilon, delta: flags.delta, sensitivity, weights: unlearned });
+  const auditEpsilon = (
+    sensitivity: number,
+    epsilon: number,
+    weights: Float32Array,
+  ): AuditResult => {
+    const grid = calibrateGrid({ epsilon, delta: flags.delta, sensitivity, weights });
     const result = auditRelease({
       model,
-      unlearned,
+      unlearned: weights,
       retrained,
       grid,
       rng: auditRng,
@@ -199,19 +270,20 @@ export async function runCertify(flags: CertifyFlags) {
     auditProgress(++audited / toAudit);
     return result;
   };
-  for (const { label, model: sm, certifies } of models) {
+  for (const { label, model: sm, certifies, bound, weights: released } of models) {
     const sensitivity = sensitivityValue(sm);
     for (const epsilon of flags.epsilons) {
       // A bound whose noise float32 cannot carry (infinite, or beyond ~1e37) certifies nothing:
       // the row records it without a release.
       const draws =
         sensitivity < 1e30
-          ? Array.from({ length: flags.draws }, () => release(sm, epsilon, certifies))
+          ? Array.from({ length: flags.draws }, () => release(sm, epsilon, certifies, released))
           : [];
       const measure = (f: (w: Float32Array) => number) =>
         draws.length > 0 ? mean(draws.map((d) => f(d.weights))) : Number.NaN;
       rows.push({
         sensitivityModel: label,
+        bound,
         sensitivity,
         epsilon,
         sigma: draws[0]?.sigma ?? Number.POSITIVE_INFINITY,
@@ -220,7 +292,7 @@ export async function runCertify(flags: CertifyFlags) {
         distanceToRetrain: measure((w) => l2Distance(w, retrained)),
         audit:
           certifies && draws.length > 0 && flags.auditTrials > 0
-            ? auditEpsilon(sensitivity, epsilon)
+            ? auditEpsilon(sensitivity, epsilon, released)
             : null,
       });
     }
@@ -230,6 +302,10 @@ export async function runCertify(flags: CertifyFlags) {
   // the forgotten ids; the verifier's verdict and what it had to take on trust.
   const accountant = new PrivacyAccountant();
   const issued = certify(models[0]!.model, 1, accountant);
+  const { secondOrderWeights: _weights, ...perRequestRecord } = perRequest.proven
+    ? perRequest
+    : { secondOrderWeights: null, ...perRequest };
+  const atOne = (name: BoundName) => rows.find((row) => row.bound === name && row.epsilon === 1);
   const audit = auditCertificate(issued.certificate, {
     weights: issued.weights,
     accountantState: accountant.toJSON(),
@@ -278,6 +354,30 @@ export async function runCertify(flags: CertifyFlags) {
       },
     },
     rows,
+    perRequestBound: perRequestRecord,
+    accuracyAtEpsilon: rows
+      .filter((row) => row.bound !== null)
+      .map((row) => ({ epsilon: row.epsilon, bound: row.bound!, testAccuracy: row.testAccuracy })),
+    unnoisedTestAccuracy: {
+      firstOrder: accuracyOn(model, unlearned, exp.test),
+      secondOrder: perRequest.proven
+        ? accuracyOn(model, perRequest.secondOrderWeights, exp.test)
+        : null,
+    },
+    audit: {
+      // The empirical lower bound on epsilon at a certified epsilon of 1, for the tightest
+      // certified bound audited (per-request second order where it exists).
+      epsilonLower: (() => {
+        const row = atOne('per-request-2') ?? atOne('paper') ?? atOne('paper-rho1');
+        return row?.audit
+          ? {
+              bound: row.bound,
+              certifiedEpsilon: 1,
+              value: Math.max(row.audit.lossAttack, row.audit.projectionAttack),
+            }
+          : null;
+      })(),
+    },
     capacity: { budget: CAPACITY_BUDGET, rows: capacityTable() },
     certificate: issued.certificate,
     certificateProblems: problems,
