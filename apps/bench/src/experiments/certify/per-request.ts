@@ -185,10 +185,12 @@ function adversarialCheck(
     });
     progress((i + 1) / count);
   }
+  // An uncertified set's bound is infinite: it cannot be violated.
   const violations = rows.filter(
     (r) =>
-      r.firstOrder.trueDistance > r.firstOrder.bound ||
-      r.secondOrder.trueDistance > r.secondOrder.bound,
+      r.certified &&
+      (r.firstOrder.trueDistance > r.firstOrder.bound ||
+        r.secondOrder.trueDistance > r.secondOrder.bound),
   ).length;
   const certified = rows.filter((r) => r.certified);
   const stats = (f: (r: AdversarialSet) => number) => {

@@ -64,8 +64,11 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
       ? `\nper-request bound (docs/derivations/removal-bound.md): first order ${pr.firstOrder.bound.toExponential(3)} (true ${pr.firstOrder.trueDistance.toExponential(3)}, ${pr.firstOrder.tightness.toFixed(2)}x), second order ${pr.secondOrder.bound.toExponential(3)} (true ${pr.secondOrder.trueDistance.toExponential(3)}, ${pr.secondOrder.tightness.toFixed(2)}x); exact prefix ${pr.exactPrefix} of ${pr.steps} steps; ${pr.adversarial.sets} deletion sets checked, ${pr.adversarial.violations} outside the bound`
       : '');
   const labels = [...new Set(r.rows.map((row) => row.sensitivityModel))];
+  // The legend names a bound by its short name in result.json where it has one.
+  const legend = (label: string) =>
+    r.rows.find((row) => row.sensitivityModel === label)?.bound ?? shorten(label);
   const series = labels.map((label) => ({
-    name: shorten(label),
+    name: legend(label),
     points: r.rows
       .filter((row) => row.sensitivityModel === label && Number.isFinite(row.testAccuracy))
       .map((row) => [row.epsilon, row.testAccuracy] as const),
@@ -92,7 +95,7 @@ export function certifyOutput(flags: CertifyFlags, r: CertifyRecord): Experiment
                     .map((row) => [row[order].trueDistance, row[order].bound] as const),
                 })),
                 {
-                  title: `Per-request bound against the exact distance to retraining (${pr.adversarial.sets} deletion sets)`,
+                  title: `Per-request bound vs exact distance (${pr.adversarial.sets} sets)`,
                   xLabel: 'distance to exact retraining',
                   yLabel: 'bound',
                   logX: true,
@@ -157,7 +160,8 @@ function perRequestMarkdown(
         kind,
         rows.length,
         `${Math.min(...rows.map((row) => row.size))}..${Math.max(...rows.map((row) => row.size))}`,
-        rows.filter(
+        // Uncertified sets have an infinite bound (null in result.json): nothing to violate.
+        certified.filter(
           (row) =>
             row.firstOrder.trueDistance > row.firstOrder.bound ||
             row.secondOrder.trueDistance > row.secondOrder.bound,
@@ -170,13 +174,17 @@ function perRequestMarkdown(
   const c = pr.cost;
   return `## Per-request bound (docs/derivations/removal-bound.md)
 
-For the forgotten set: the exact retraining (float64) replayed for the first ${pr.exactPrefix} of ${pr.steps} steps, then the bound carried along the run.${pr.certified ? '' : ` Not certified: ${pr.refusal}`}
+For the forgotten set: ${
+    pr.exactPrefix === pr.steps
+      ? `no shorter prefix carried the bound, so the exact retraining (float64) was replayed for all ${pr.steps} steps: the bound is the exact distance.`
+      : `the exact retraining (float64) replayed for the first ${pr.exactPrefix} of ${pr.steps} steps, then the bound carried along the run.`
+  }${pr.certified ? '' : ` Not certified: ${pr.refusal}`}
 
 ${orders}
 
 Cost: ${c.passes} batch passes against ${c.retrainPasses} for one retraining (${(c.passes / c.retrainPasses).toFixed(1)}x), ${c.boundSeconds.toFixed(2)} s against ${c.retrainSeconds.toFixed(2)} s for the float64 retraining; the run's constants (once per run) ${c.constantsSeconds.toFixed(1)} s. The float32 retraining differs from the exact one by ${pr.float32Retrain.toExponential(2)}, which the bound does not cover.
 
-Adversarial check: ${pr.adversarial.sets} deletion sets, ${pr.adversarial.violations} with the exact retraining outside the bound, ${pr.adversarial.refused} not certified. Bound / distance over the certified sets: first order median ${pr.adversarial.tightness.firstOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.firstOrder.max.toFixed(2)}), second order median ${pr.adversarial.tightness.secondOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.secondOrder.max.toFixed(2)}).
+Adversarial check: ${pr.adversarial.sets} deletion sets, ${pr.adversarial.violations} with the exact retraining outside the bound, ${pr.adversarial.refused} not certified (no prefix within six attempts carried a finite bound; their bound is infinite). Bound / distance over the certified sets: first order median ${pr.adversarial.tightness.firstOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.firstOrder.max.toFixed(2)}), second order median ${pr.adversarial.tightness.secondOrder.median.toFixed(2)} (max ${pr.adversarial.tightness.secondOrder.max.toFixed(2)}).
 
 ${kinds}`;
 }
