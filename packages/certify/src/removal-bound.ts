@@ -73,6 +73,12 @@ export interface SoftmaxRemovalBound {
   readonly refusal?: string;
   /** The steps retrained exactly before the bound took over. */
   readonly exactPrefix: number;
+  /**
+   * The bound's own prediction of the retrained weights (the second-order path, plus the known
+   * error at the end of the prefix carried by the run's linearisation) and the bound on its
+   * distance to retraining: the tightest estimate here, and what removalBoundFor starts from.
+   */
+  readonly predicted: { readonly weights: Float64Array; readonly bound: number };
   /** w_T + w'_T + w''_T / 2 and a bound on its distance to retraining. */
   readonly secondOrder: { readonly weights: Float64Array; readonly bound: number };
   /** w_T + w'_T (the sum of the first-order approximators) and its bound. */
@@ -140,8 +146,9 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
         certified: result.refusedAt === null,
         ...(result.refusedAt === null ? {} : { refusal: result.refusal }),
         exactPrefix: prefix,
-        secondOrder: { weights: result.second, bound: result.bound },
-        firstOrder: { weights: result.first, bound: result.bound + result.correctionNorm },
+        predicted: { weights: result.predicted, bound: result.bound },
+        secondOrder: { weights: result.second, bound: result.secondBound },
+        firstOrder: { weights: result.first, bound: result.firstBound },
         perStep: result.perStep,
         passes,
         retrainPasses: 2 * run.steps,
@@ -156,7 +163,7 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
 
 /** The bound for other weights: ||retrained - v|| <= bound + ||predicted - v||. */
 export function removalBoundFor(bound: SoftmaxRemovalBound, weights: ArrayLike<number>): number {
-  const predicted = bound.secondOrder.weights;
+  const predicted = bound.predicted.weights;
   if (weights.length !== predicted.length) {
     throw new LetheError(
       'shape-mismatch',
@@ -165,7 +172,7 @@ export function removalBoundFor(bound: SoftmaxRemovalBound, weights: ArrayLike<n
   }
   let s = 0;
   for (let i = 0; i < predicted.length; i++) s += (predicted[i]! - weights[i]!) ** 2;
-  return bound.secondOrder.bound + Math.sqrt(s) * (1 + ROUNDING_MARGIN);
+  return bound.predicted.bound + Math.sqrt(s) * (1 + ROUNDING_MARGIN);
 }
 
 /**
@@ -182,10 +189,13 @@ function defaultPrefix(run: SoftmaxRun, constants: SoftmaxRemovalConstants): num
 }
 
 interface Attempt {
+  /** The bound on ||retrained_T - predicted||. */
   readonly bound: number;
+  readonly predicted: Float64Array;
   readonly second: Float64Array;
+  readonly secondBound: number;
   readonly first: Float64Array;
-  readonly correctionNorm: number;
+  readonly firstBound: number;
   readonly perStep: Float64Array;
   readonly refusedAt: number | null;
   readonly refusal: string;
@@ -203,6 +213,9 @@ function boundFrom(
   const d = classes * (run.inputs + 1);
   const u1 = new Float64Array(d); // w'_t: the sum of the first-order approximators
   const u2 = new Float64Array(d); // w''_t
+  // The known error at the end of the prefix, carried by the run's linearisation: the prediction
+  // restarts from the exact state there instead of drifting from it.
+  const kv = new Float64Array(d);
   const retrained = Float64Array.from(run.step(0).weights); // exact, during the prefix
   const perStep = new Float64Array(run.steps + 1).fill(Number.NaN);
   let bound = Number.NaN;
@@ -211,21 +224,27 @@ function boundFrom(
   let refusal = '';
   const predictedAt = (w: ArrayLike<number>) => {
     const out = new Float64Array(d);
-    for (let i = 0; i < d; i++) out[i] = w[i]! + u1[i]! + 0.5 * u2[i]!;
+    for (let i = 0; i < d; i++) out[i] = w[i]! + u1[i]! + 0.5 * u2[i]! + kv[i]!;
     return out;
   };
   for (let t = 0; t < run.steps; t++) {
     const { eta, batch, weights: w } = run.step(t);
     const nB = batch.length;
     if (t === prefix) {
-      bound = distance(retrained, predictedAt(w));
+      const predicted = predictedAt(w);
+      for (let i = 0; i < d; i++) kv[i] = retrained[i]! - predicted[i]!;
+      bound = distance(retrained, predictedAt(w)) + anchorSlack(retrained);
       perStep[t] = bound;
     }
     const zW = batchLogits(run, w, batch);
     const p = softmaxRows(zW, classes);
     const z1 = batchLogits(run, u1, batch);
     const z2 = batchLogits(run, u2, batch);
-    passes += 3;
+    const zk = t >= prefix ? batchLogits(run, kv, batch) : new Float64Array(zW.length);
+    passes += t >= prefix ? 4 : 3;
+    // The prediction's logit shift from w_t.
+    const zV = new Float64Array(zW.length);
+    for (let i = 0; i < zV.length; i++) zV[i] = z1[i]! + 0.5 * z2[i]! + zk[i]!;
 
     // The bounded step (t >= prefix): checks and contraction, from the prediction at step t.
     let rho = 0;
@@ -233,11 +252,11 @@ function boundFrom(
     if (t >= prefix && refusedAt === null) {
       const predicted = predictedAt(w);
       const zHat = new Float64Array(zW.length);
-      for (let i = 0; i < zHat.length; i++) zHat[i] = zW[i]! + z1[i]! + 0.5 * z2[i]!;
+      for (let i = 0; i < zHat.length; i++) zHat[i] = zW[i]! + zV[i]!;
       const gHat = retainedGradient(run, predicted, zHat, batch, forget);
       passes += 1;
       const gHatNorm = norm(gHat);
-      let mu = segmentCurvature(run, constants.curvature[t]!, p, z1, z2, batch, bound);
+      let mu = segmentCurvature(run, constants.curvature[t]!, p, zV, batch, bound);
       // The cheap bound on the curvature is loose where many rows' logits move; when it costs
       // contraction or room below the clipping threshold, prove a smaller value directly on the
       // segment's own Gram matrix at the prediction (one Cholesky factorisation each).
@@ -308,17 +327,30 @@ function boundFrom(
     accumulateOuter(run, q1, c1, batch);
     accumulateOuter(run, q2, c2, batch);
     passes += 2;
+    let qk: Float64Array | null = null;
+    if (t >= prefix) {
+      const ck = new Float64Array(nB * classes);
+      for (let k = 0; k < nB; k++) {
+        const s = covarianceApply(p, zk, k * classes, classes);
+        for (let c = 0; c < classes; c++) ck[k * classes + c] = s[c]! / nB;
+      }
+      qk = scaled(kv, lambda);
+      accumulateOuter(run, qk, ck, batch);
+      passes += 1;
+    }
     const gNorm = constants.gradientNorm[t]!;
     if (gNorm > clip) {
       const g = fullGradient(run, w, batch, p).g;
       passes += 1;
       clipJacobianApply(g, gNorm, clip, q1);
       clipJacobianApply(g, gNorm, clip, q2);
+      if (qk !== null) clipJacobianApply(g, gNorm, clip, qk);
     }
     for (let i = 0; i < d; i++) {
       u1[i]! -= eta * q1[i]!;
       u2[i]! -= eta * q2[i]!;
     }
+    if (qk !== null) for (let i = 0; i < d; i++) kv[i]! -= eta * qk[i]!;
 
     if (stepped !== null) {
       const next = predictedAt(t + 1 < run.steps ? run.step(t + 1).weights : run.finalWeights);
@@ -329,17 +361,29 @@ function boundFrom(
     onStep?.(t + 1, run.steps);
   }
   if (prefix === run.steps) {
-    bound = distance(retrained, predictedAt(run.finalWeights));
+    // Replayed to the end: the prediction is the retraining itself.
+    const predicted = predictedAt(run.finalWeights);
+    for (let i = 0; i < d; i++) kv[i]! += retrained[i]! - predicted[i]!;
+    bound = distance(retrained, predictedAt(run.finalWeights)) + anchorSlack(retrained);
     perStep[run.steps] = bound;
   }
-  const second = predictedAt(run.finalWeights);
+  // The bound is on the distance to the prediction; the weights a user releases are the
+  // second-order (w_T + w'_T + w''_T/2) and first-order ones, a known distance away from it.
+  const predicted = predictedAt(run.finalWeights);
+  const second = new Float64Array(d);
   const first = new Float64Array(d);
-  for (let i = 0; i < d; i++) first[i] = run.finalWeights[i]! + u1[i]!;
+  for (let i = 0; i < d; i++) {
+    second[i] = run.finalWeights[i]! + u1[i]! + 0.5 * u2[i]!;
+    first[i] = run.finalWeights[i]! + u1[i]!;
+  }
+  const finite = refusedAt === null ? bound : Number.POSITIVE_INFINITY;
   return {
-    bound: refusedAt === null ? bound : Number.POSITIVE_INFINITY,
+    bound: finite,
+    predicted,
     second,
+    secondBound: finite + distance(predicted, second),
     first,
-    correctionNorm: 0.5 * norm(u2) * (1 + ROUNDING_MARGIN),
+    firstBound: finite + distance(predicted, first),
     perStep,
     refusedAt,
     refusal,
@@ -358,8 +402,7 @@ function segmentCurvature(
   run: SoftmaxRun,
   curvature: number,
   p: Float64Array,
-  z1: Float64Array,
-  z2: Float64Array,
+  shift: Float64Array,
   batch: ArrayLike<number>,
   bound: number,
 ): number {
@@ -373,7 +416,7 @@ function segmentCurvature(
     let hi = Number.NEGATIVE_INFINITY;
     let spread = 0;
     for (let c = 0; c < classes; c++) {
-      const v = z1[at + c]! + 0.5 * z2[at + c]!;
+      const v = shift[at + c]!;
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
       const q = p[at + c]!;
@@ -458,6 +501,11 @@ function fullGradient(
   const g = scaled(w, run.lambda);
   accumulateOuter(run, g, coeffs, batch);
   return { g };
+}
+
+/** Covers the rounding of re-adding the prediction's parts after anchoring it to the retraining. */
+function anchorSlack(retrained: Float64Array): number {
+  return 1e-12 * (1 + norm(retrained));
 }
 
 function scaled(v: ArrayLike<number>, factor: number): Float64Array {

@@ -167,7 +167,10 @@ describe('softmaxRemovalBound', () => {
           attempts: 1,
         });
         // The same recursion: the truncated run's final bound is the whole run's bound at t.
-        expect(truncated.secondOrder.bound).toBeCloseTo(whole.perStep[t]!, 12);
+        expect(truncated.predicted.bound).toBeCloseTo(whole.perStep[t]!, 12);
+        expect(distance(retrained[t]!, truncated.predicted.weights)).toBeLessThanOrEqual(
+          truncated.predicted.bound,
+        );
         const second = distance(retrained[t]!, truncated.secondOrder.weights);
         const first = distance(retrained[t]!, truncated.firstOrder.weights);
         expect(second).toBeLessThanOrEqual(truncated.secondOrder.bound);
