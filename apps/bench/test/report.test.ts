@@ -1,10 +1,11 @@
 // The report of the committed results (plus a result of a kind it does not draw and an
 // unreadable one), opened in a real headless Chromium: it renders without console errors or
 // requests, and every plot has visible marks.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumPresent } from '@lethe/vitest-config/chromium';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markdownToHtml } from '../src/experiments/report/html.js';
@@ -12,13 +13,6 @@ import { report } from '../src/experiments/report/index.js';
 import { runExperiment } from '../src/run-experiment.js';
 import { expectValidResult } from './result-schema.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Debian's chromium (apt-get install chromium; CI installs it). Without it the rendering check
-// skips, except where LETHE_REQUIRE_DATA=1 (CI) makes its absence a failure.
-const chromiumPresent = existsSync(CHROMIUM);
-if (!chromiumPresent && process.env.LETHE_REQUIRE_DATA === '1') {
-  throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (LETHE_REQUIRE_DATA=1).`);
-}
 const docs = fileURLToPath(new URL('../../../docs/results/', import.meta.url));
 
 describe('bench report', () => {
@@ -70,17 +64,8 @@ describe('bench report', () => {
     async () => {
       // A fresh profile (Playwright passes it as --user-data-dir).
       const browser = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        executablePath: CHROMIUM_PATH,
+        args: [...CHROMIUM_ARGS],
       });
       try {
         const page = await browser.newPage();

@@ -1,16 +1,10 @@
 // The status page in a real headless Chromium (Debian's chromium, driven by playwright-core).
-import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumPresent } from '@lethe/vitest-config/chromium';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, bearer, openTestService, type TestService, tempDir } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const present = existsSync(CHROMIUM);
-if (!present && process.env.LETHE_REQUIRE_DATA === '1') {
-  throw new Error(`${CHROMIUM} is missing: apt-get install chromium (LETHE_REQUIRE_DATA=1).`);
-}
-
-describe.skipIf(!present)('status page in headless Chromium (apt package chromium)', () => {
+describe.skipIf(!chromiumPresent)('status page in headless Chromium (apt package chromium)', () => {
   let t: TestService;
   let url: string;
   beforeAll(async () => {
@@ -32,17 +26,8 @@ describe.skipIf(!present)('status page in headless Chromium (apt package chromiu
     const profile = await tempDir('lethe-server-chromium-');
     // A fresh profile directory (playwright passes it as --user-data-dir).
     const browser = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS],
     });
     try {
       const page = await browser.newPage();
