@@ -105,7 +105,7 @@ export function softmaxRemovalConstants(
   for (let t = 0; t < run.steps; t++) {
     const { batch, weights } = run.step(t);
     curvature[t] = certifiedDataCurvature(run.x, run.inputs, run.classes, { batch }, weights);
-    gradientNorm[t] = norm(fullGradient(run, weights, batch, null).g);
+    gradientNorm[t] = norm(fullGradient(run, weights, batch));
     onStep?.(t + 1, run.steps);
   }
   return { curvature, gradientNorm };
@@ -340,7 +340,7 @@ function boundFrom(
     }
     const gNorm = constants.gradientNorm[t]!;
     if (gNorm > clip) {
-      const g = fullGradient(run, w, batch, p).g;
+      const g = fullGradient(run, w, batch);
       passes += 1;
       clipJacobianApply(g, gNorm, clip, q1);
       clipJacobianApply(g, gNorm, clip, q2);
@@ -465,7 +465,7 @@ function retainedGradient(
   w: ArrayLike<number>,
   z: Float64Array,
   batch: ArrayLike<number>,
-  forget: Set<number>,
+  forget: ReadonlySet<number>,
 ): Float64Array {
   const { classes } = run;
   const p = softmaxRows(z, classes);
@@ -482,26 +482,16 @@ function retainedGradient(
   return g;
 }
 
+/** The full batch's gradient at w (the recorded step's, where clipping acts). */
 function fullGradient(
   run: SoftmaxRun,
   w: ArrayLike<number>,
   batch: ArrayLike<number>,
-  probabilities: Float64Array | null,
-): { g: Float64Array } {
-  const z = probabilities === null ? batchLogits(run, w, batch) : null;
-  const p = probabilities ?? softmaxRows(z!, run.classes);
-  const { classes } = run;
-  const coeffs = new Float64Array(p.length);
-  for (let k = 0; k < batch.length; k++) {
-    const label = run.y[batch[k]!]!;
-    for (let c = 0; c < classes; c++) {
-      coeffs[k * classes + c] = (p[k * classes + c]! - (c === label ? 1 : 0)) / batch.length;
-    }
-  }
-  const g = scaled(w, run.lambda);
-  accumulateOuter(run, g, coeffs, batch);
-  return { g };
+): Float64Array {
+  return retainedGradient(run, w, batchLogits(run, w, batch), batch, NONE);
 }
+
+const NONE: ReadonlySet<number> = new Set();
 
 /** Covers the rounding of re-adding the prediction's parts after anchoring it to the retraining. */
 function anchorSlack(retrained: Float64Array): number {
