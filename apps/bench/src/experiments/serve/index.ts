@@ -50,6 +50,12 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       help: 'offered deletions per second of the fixed-rate phase (0: skip it)',
       default: '300',
     },
+    'warm-up': {
+      type: 'number',
+      min: 0,
+      help: 'seconds at --rate of requests that forget nothing, before the measured phase',
+      default: '3 (--quick 1)',
+    },
     policy: {
       type: 'string',
       choices: ['online', 'window'],
@@ -84,6 +90,7 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       seconds: v.number('seconds') ?? (quick ? 8 : 20),
       connections: v.number('connections') ?? 4,
       rate: v.number('rate') ?? 300,
+      warmUpSeconds: v.number('warm-up') ?? (quick ? 1 : 3),
       policy: (v.string('policy') ?? 'window') as ServeFlags['policy'],
       windowRequests: v.number('window-requests') ?? 256,
       windowSeconds: v.number('window-seconds') ?? 1,

@@ -17,6 +17,8 @@ export interface ServeFlags {
   readonly connections: number;
   /** Offered deletions per second of the fixed-rate phase (0: none). */
   readonly rate: number;
+  /** Seconds of warm-up at that rate before it is measured. */
+  readonly warmUpSeconds: number;
   readonly policy: 'online' | 'window';
   readonly windowRequests: number;
   readonly windowSeconds: number;
@@ -36,6 +38,10 @@ export interface RouteResult {
   /** Inside the server (Fastify's reply time), from each response. */
   readonly serverP50Ms: number;
   readonly serverP99Ms: number;
+  /** At a fixed rate: client p99.9 and max, and the p99 of the requests that forget a sample. */
+  readonly p999Ms?: number;
+  readonly maxMs?: number;
+  readonly p99WhileReleasingMs?: number;
 }
 
 export interface ServeMeasurement {
@@ -62,8 +68,14 @@ export interface ServeMeasurement {
     readonly commitP99Ms: number;
     readonly drainSeconds: number;
   };
-  /** The server's event-loop delay while the deletions ran (1 ms sampling). */
+  /** The server's event-loop delay while the deletions ran (1 ms sampling), saturated. */
   readonly eventLoopDelay: {
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+  };
+  /** The same at the fixed rate. */
+  readonly eventLoopDelayAtRate?: {
     readonly p50Ms: number;
     readonly p99Ms: number;
     readonly maxMs: number;
@@ -81,6 +93,9 @@ interface LoadResult {
   duration: number;
   p50: number;
   p99: number;
+  p999?: number;
+  max?: number;
+  p99First?: number;
 }
 
 /** Runs autocannon in a child process (load-child.ts) against `url`. */
@@ -93,6 +108,7 @@ function load(spec: {
   headers: Record<string, string>;
   deleteOf?: number;
   rate?: number;
+  warmUp?: boolean;
 }): Promise<LoadResult> {
   const child = fileURLToPath(new URL('./load-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
@@ -195,9 +211,38 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           ...(rate === undefined ? {} : { rate }),
         });
       let atRate: { result: LoadResult; server: number[] } | undefined;
+      const rateLoopDelay = monitorEventLoopDelay({ resolution: 1 });
+      let warmUp: LoadResult | undefined;
+      if (flags.rate > 0 && flags.warmUpSeconds > 0) {
+        // A service is measured warm: first the same rate of requests that forget nothing (a
+        // submit-only caller naming unknown subject keys: accepted, then done with the next
+        // release), so that the measured phase does not time the first calls of every path.
+        const created = await fetch(`${url}/v1/tokens`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: 'bench-warm-up', scopes: ['submit'] }),
+        });
+        const { token } = (await created.json()) as { token: string };
+        progress(0, `warm-up at ${flags.rate}/s for ${flags.warmUpSeconds} s`);
+        warmUp = await load({
+          url,
+          seconds: flags.warmUpSeconds,
+          connections: flags.connections,
+          method: 'POST',
+          path: '/v1/deletions',
+          headers: { ...headers, authorization: `Bearer ${token}` },
+          rate: flags.rate,
+          warmUp: true,
+        });
+        await service.idle(600_000);
+        timings.set('warm-up', timings.get('POST /v1/deletions') ?? []);
+        timings.delete('POST /v1/deletions');
+      }
       if (flags.rate > 0) {
         progress(0, `POST /v1/deletions at ${flags.rate}/s for ${flags.seconds} s`);
+        rateLoopDelay.enable();
         const result = await deleteLoad(flags.rate);
+        rateLoopDelay.disable();
         await service.idle(600_000);
         atRate = { result, server: timings.get('POST /v1/deletions') ?? [] };
         timings.delete('POST /v1/deletions');
@@ -234,6 +279,9 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           p99Ms: r.p99,
           serverP50Ms: server.length ? percentile(server, 50) : Number.NaN,
           serverP99Ms: server.length ? percentile(server, 99) : Number.NaN,
+          ...(r.p999 === undefined ? {} : { p999Ms: r.p999 }),
+          ...(r.max === undefined ? {} : { maxMs: r.max }),
+          ...(r.p99First === undefined ? {} : { p99WhileReleasingMs: r.p99First }),
         };
       };
       routes.delete = summarize('POST /v1/deletions', del);
@@ -241,6 +289,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
         timings.set('at-rate', atRate.server);
         routes[`POST /v1/deletions at ${flags.rate}/s`] = summarize('at-rate', atRate.result);
       }
+      if (warmUp) routes[`warm-up at ${flags.rate}/s`] = summarize('warm-up', warmUp);
       for (const [i, [key, path, h]] of reads.entries()) {
         progress((i + 1) / (reads.length + 1), `${key} for ${readSeconds} s`);
         routes[key] = summarize(
@@ -353,6 +402,15 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           p99Ms: loopDelay.percentile(99) / 1e6,
           maxMs: loopDelay.max / 1e6,
         },
+        ...(flags.rate > 0
+          ? {
+              eventLoopDelayAtRate: {
+                p50Ms: rateLoopDelay.percentile(50) / 1e6,
+                p99Ms: rateLoopDelay.percentile(99) / 1e6,
+                maxMs: rateLoopDelay.max / 1e6,
+              },
+            }
+          : {}),
         consistent,
         checks,
       };
