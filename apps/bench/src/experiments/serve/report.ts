@@ -66,7 +66,8 @@ ${
     ? `At ${flags.rate}/s the load is open loop: request k is due at k / ${flags.rate} s and its latency counts from then, over
 at most ${flags.connections} connections, after ${flags.warmUpSeconds} s of warm-up at the same rate (requests that forget nothing). The first ${m.n}
 requests forget a sample each, so releases run while they are answered: their p99 is ${ms(paced.p99WhileReleasingMs ?? Number.NaN)} ms;
-over all ${paced.requests}, p99.9 ${ms(paced.p999Ms ?? Number.NaN)} ms and max ${ms(paced.maxMs ?? Number.NaN)} ms.
+over all ${paced.requests}, p99.9 ${ms(paced.p999Ms ?? Number.NaN)} ms and max ${ms(paced.maxMs ?? Number.NaN)} ms. The generator itself sent its requests late
+by up to ${ms(paced.clientSendLateP99Ms ?? Number.NaN)} ms (p99: its own waits for a core, counted in the latency).
 
 `
     : ''

@@ -42,6 +42,8 @@ export interface RouteResult {
   readonly p999Ms?: number;
   readonly maxMs?: number;
   readonly p99WhileReleasingMs?: number;
+  /** How late the generator itself sent requests (p99): its own waits for a core. */
+  readonly clientSendLateP99Ms?: number;
 }
 
 export interface ServeMeasurement {
@@ -108,6 +110,7 @@ interface LoadResult {
   p999?: number;
   max?: number;
   p99First?: number;
+  sendLateP99?: number;
 }
 
 /** Runs autocannon in a child process (load-child.ts) against `url`. */
@@ -325,6 +328,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           ...(r.p999 === undefined ? {} : { p999Ms: r.p999 }),
           ...(r.max === undefined ? {} : { maxMs: r.max }),
           ...(r.p99First === undefined ? {} : { p99WhileReleasingMs: r.p99First }),
+          ...(r.sendLateP99 === undefined ? {} : { clientSendLateP99Ms: r.sendLateP99 }),
         };
       };
       routes.delete = summarize('POST /v1/deletions', del);
