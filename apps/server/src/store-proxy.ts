@@ -20,6 +20,8 @@ export interface StoreWorkerData {
   readonly target: { readonly dataDir: string } | { readonly url: string };
   readonly identity: StoreIdentity;
   readonly options: OpenPostgresStoreOptions;
+  /** Linux: the worker thread's nice value (0 to 19; higher yields the CPU sooner). */
+  readonly niceness?: number;
 }
 
 type Method = Exclude<keyof ApproximatorStore, 'manifest'> | 'certify';

@@ -2,6 +2,7 @@
 // thread that calls it, and a deletion commit's VACUUM FULL and checkpoints take tens to hundreds
 // of milliseconds, which on the main thread would stall every HTTP response meanwhile. Here they
 // stall only this thread. The protocol: one message per store call, answered by id.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { accountantFromLedger, certifiedRelease, PrivacyBudget } from '@lethe/certify';
 import type { ApproximatorStore } from '@lethe/store';
@@ -34,6 +35,17 @@ async function open(): Promise<ApproximatorStore> {
 function transferables(value: unknown): ArrayBuffer[] {
   if (ArrayBuffer.isView(value)) return [value.buffer as ArrayBuffer];
   return [];
+}
+
+// Below the HTTP thread: on Linux a thread's nice value is its own, so the release's noise
+// and the commit's erasure take the cores the acknowledgements leave, rather than a share of
+// them. Elsewhere setpriority(0) would lower the whole process, so it is left alone.
+if (process.platform === 'linux' && (data.niceness ?? 0) > 0) {
+  try {
+    setPriority(0, data.niceness!);
+  } catch {
+    // Not allowed here (a sandbox): the thread runs at the process's priority.
+  }
 }
 
 try {

@@ -16,6 +16,9 @@ routes. Afterwards it waits for every request to be applied and checks that ledg
 weights agree exactly: the head weights equal the original plus the applied vectors (read from
 the store before the run), no vector applied twice, every request done. The vector work of each
 application (read + add, and the store commit with the erasure) is timed inside the service.
+The fixed-rate phase is open loop (each request due at k / rate, its latency counted from
+then) after --warm-up seconds at that rate of requests that forget nothing;
+LETHE_BENCH_RAW=FILE writes each of its latencies (ms, in order) to FILE.
 --store postgres runs on a Postgres server started for the run (Debian's postgresql).
 About a minute with the MNIST logistic model; --quick (blobs model, short runs) in under one.`,
   flags: {
@@ -49,6 +52,12 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       min: 0,
       help: 'offered deletions per second of the fixed-rate phase (0: skip it)',
       default: '300',
+    },
+    'warm-up': {
+      type: 'number',
+      min: 0,
+      help: 'seconds at --rate of requests that forget nothing, before the measured phase',
+      default: '3 (--quick 1)',
     },
     policy: {
       type: 'string',
@@ -84,6 +93,7 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       seconds: v.number('seconds') ?? (quick ? 8 : 20),
       connections: v.number('connections') ?? 4,
       rate: v.number('rate') ?? 300,
+      warmUpSeconds: v.number('warm-up') ?? (quick ? 1 : 3),
       policy: (v.string('policy') ?? 'window') as ServeFlags['policy'],
       windowRequests: v.number('window-requests') ?? 256,
       windowSeconds: v.number('window-seconds') ?? 1,

@@ -28,6 +28,11 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
         ms(m.vectorWork.p99Ms),
       ],
       [
+        'the same, CPU time of the process meanwhile',
+        ms(m.vectorWork.cpuP50Ms),
+        ms(m.vectorWork.cpuP99Ms),
+      ],
+      [
         `application: read + add its vectors (${a.count} applications)`,
         ms(a.prepareP50Ms),
         ms(a.prepareP99Ms),
@@ -48,7 +53,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
   const paced = Object.entries(m.routes).find(([k]) => k.includes(' at '))?.[1];
   const markdown = `# serve: the deletion service under load
 
-${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered, then ${flags.seconds} s saturated` : ''};
+${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered (paced), then ${flags.seconds} s saturated (autocannon)` : ''};
 policy ${flags.policy}${flags.policy === 'window' ? ` (${flags.windowRequests} requests or ${flags.windowSeconds} s)` : ''}; erasure ${flags.erasure}.
 Durability: ${m.durable}.
 
@@ -56,14 +61,28 @@ ${table}
 
 ${work}
 
-The server's event loop, sampled every millisecond while the deletions ran, was late by
-p50 ${ms(m.eventLoopDelay.p50Ms)} ms, p99 ${ms(m.eventLoopDelay.p99Ms)} ms, max ${ms(m.eventLoopDelay.maxMs)} ms.
+${
+  paced
+    ? `At ${flags.rate}/s the load is open loop: request k is due at k / ${flags.rate} s and its latency counts from then, over
+at most ${flags.connections} connections, after ${flags.warmUpSeconds} s of warm-up at the same rate (requests that forget nothing). The first ${m.n}
+requests forget a sample each, so releases run while they are answered: their p99 is ${ms(paced.p99WhileReleasingMs ?? Number.NaN)} ms;
+over all ${paced.requests}, p99.9 ${ms(paced.p999Ms ?? Number.NaN)} ms and max ${ms(paced.maxMs ?? Number.NaN)} ms. The generator itself sent its requests late
+by up to ${ms(paced.clientSendLateP99Ms ?? Number.NaN)} ms (p99: its own waits for a core, counted in the latency).
+
+`
+    : ''
+}The server's event loop, sampled every millisecond, was late by${
+    m.eventLoopDelayAtRate
+      ? ` p50 ${ms(m.eventLoopDelayAtRate.p50Ms)} ms, p99 ${ms(m.eventLoopDelayAtRate.p99Ms)} ms, max ${ms(m.eventLoopDelayAtRate.maxMs)} ms at ${flags.rate}/s and by`
+      : ''
+  }
+p50 ${ms(m.eventLoopDelay.p50Ms)} ms, p99 ${ms(m.eventLoopDelay.p99Ms)} ms, max ${ms(m.eventLoopDelay.maxMs)} ms saturated.
 
 Drained the queue in ${a.drainSeconds.toFixed(2)} s after the load ended. Consistent (ledger, store and weights agree exactly): **${m.consistent}**.
 
 ${checks}
 `;
-  const summary = `serve (${m.store}, ${m.model}): ${paced ? `POST /v1/deletions at ${flags.rate}/s: p50 ${ms(paced.p50Ms)} ms, p99 ${ms(paced.p99Ms)} ms (server p99 ${ms(paced.serverP99Ms)} ms); saturated: ` : 'POST /v1/deletions '}${del.throughputPerSecond.toFixed(0)} req/s, p50 ${ms(del.p50Ms)} ms, p99 ${ms(del.p99Ms)} ms (server p99 ${ms(del.serverP99Ms)} ms); one vector read + add p99 ${ms(m.vectorWork.p99Ms)} ms; store commit p50 ${ms(a.commitP50Ms)} ms; consistent: ${m.consistent}`;
+  const summary = `serve (${m.store}, ${m.model}): ${paced ? `POST /v1/deletions at ${flags.rate}/s: p50 ${ms(paced.p50Ms)} ms, p99 ${ms(paced.p99Ms)} ms, p99 while releasing ${ms(paced.p99WhileReleasingMs ?? Number.NaN)} ms (server p99 ${ms(paced.serverP99Ms)} ms); saturated: ` : 'POST /v1/deletions '}${del.throughputPerSecond.toFixed(0)} req/s, p50 ${ms(del.p50Ms)} ms, p99 ${ms(del.p99Ms)} ms (server p99 ${ms(del.serverP99Ms)} ms); one vector read + add p99 ${ms(m.vectorWork.p99Ms)} ms; store commit p50 ${ms(a.commitP50Ms)} ms; consistent: ${m.consistent}`;
   return {
     result: { ...m, flags: { ...flags } },
     markdown,

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { buildApp, DeletionService, loadServedModel, SERVICE_SCHEMA } from '@lethe/server';
 import { progressLine } from '../../progress.js';
@@ -17,6 +17,8 @@ export interface ServeFlags {
   readonly connections: number;
   /** Offered deletions per second of the fixed-rate phase (0: none). */
   readonly rate: number;
+  /** Seconds of warm-up at that rate before it is measured. */
+  readonly warmUpSeconds: number;
   readonly policy: 'online' | 'window';
   readonly windowRequests: number;
   readonly windowSeconds: number;
@@ -36,6 +38,12 @@ export interface RouteResult {
   /** Inside the server (Fastify's reply time), from each response. */
   readonly serverP50Ms: number;
   readonly serverP99Ms: number;
+  /** At a fixed rate: client p99.9 and max, and the p99 of the requests that forget a sample. */
+  readonly p999Ms?: number;
+  readonly maxMs?: number;
+  readonly p99WhileReleasingMs?: number;
+  /** How late the generator itself sent requests (p99): its own waits for a core. */
+  readonly clientSendLateP99Ms?: number;
 }
 
 export interface ServeMeasurement {
@@ -50,6 +58,18 @@ export interface ServeMeasurement {
     readonly p50Ms: number;
     readonly p99Ms: number;
     readonly maxMs: number;
+    /** The process's CPU time (all its threads) over each read + add. */
+    readonly cpuP50Ms: number;
+    readonly cpuP99Ms: number;
+    /** Garbage collections during the loop (all of them), and their total time. */
+    readonly collections: number;
+    readonly collectionsMs: number;
+    /** The five slowest on the clock, with their CPU time and the collections within them. */
+    readonly slowest: readonly {
+      readonly ms: number;
+      readonly cpuMs: number;
+      readonly gcMs: number;
+    }[];
   };
   readonly applications: {
     readonly count: number;
@@ -62,8 +82,14 @@ export interface ServeMeasurement {
     readonly commitP99Ms: number;
     readonly drainSeconds: number;
   };
-  /** The server's event-loop delay while the deletions ran (1 ms sampling). */
+  /** The server's event-loop delay while the deletions ran (1 ms sampling), saturated. */
   readonly eventLoopDelay: {
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+  };
+  /** The same at the fixed rate. */
+  readonly eventLoopDelayAtRate?: {
     readonly p50Ms: number;
     readonly p99Ms: number;
     readonly maxMs: number;
@@ -81,6 +107,10 @@ interface LoadResult {
   duration: number;
   p50: number;
   p99: number;
+  p999?: number;
+  max?: number;
+  p99First?: number;
+  sendLateP99?: number;
 }
 
 /** Runs autocannon in a child process (load-child.ts) against `url`. */
@@ -93,6 +123,7 @@ function load(spec: {
   headers: Record<string, string>;
   deleteOf?: number;
   rate?: number;
+  warmUp?: boolean;
 }): Promise<LoadResult> {
   const child = fileURLToPath(new URL('./load-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
@@ -170,14 +201,45 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
       // The vector work of one single-id deletion, as the service does it: read the row (through
       // the store's worker thread) and add it to the weights.
       // The first 20 are warm-up (first calls of the path) and are not counted.
+      // Beside the wall time, the CPU time the process spent meanwhile: an iteration slow on the
+      // clock but not in CPU was waiting (for a core), not working.
+      // The collections meanwhile are recorded, and the garbage of the reads above (31 MB for
+      // MNIST) is collected first (--expose-gc), so that the loop does not pay for the harness.
       const vectorMs: number[] = [];
+      const vectorCpuMs: number[] = [];
+      const vectorStart: number[] = [];
+      const gcs: { start: number; ms: number; kind: number }[] = [];
+      const gcObserver = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+          gcs.push({ start: e.startTime, ms: e.duration, kind });
+        }
+      });
+      (globalThis as { gc?: () => void }).gc?.();
+      gcObserver.observe({ entryTypes: ['gc'] });
       const w = Float32Array.from(original);
       for (let i = 0; i < Math.min(n, 320); i++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const row = await store.readRows([i]);
         for (let j = 0; j < d; j++) w[j]! += row[j]!;
-        if (i >= 20) vectorMs.push(performance.now() - t0);
+        const t1 = performance.now();
+        const c1 = process.cpuUsage(c0);
+        if (i >= 20) {
+          vectorStart.push(t0);
+          vectorMs.push(t1 - t0);
+          vectorCpuMs.push((c1.user + c1.system) / 1000);
+        }
       }
+      // Entries are delivered after the loop; give them a turn.
+      await new Promise((r) => setTimeout(r, 10));
+      gcObserver.disconnect();
+      const gcWithin = (k: number) =>
+        gcs
+          .filter(
+            (g) => g.start < vectorStart[k]! + vectorMs[k]! && g.start + g.ms > vectorStart[k]!,
+          )
+          .reduce((sum, g) => sum + g.ms, 0);
 
       const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
       // First at a fixed offered rate (latency of a service that keeps up: the first n requests
@@ -195,9 +257,38 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           ...(rate === undefined ? {} : { rate }),
         });
       let atRate: { result: LoadResult; server: number[] } | undefined;
+      const rateLoopDelay = monitorEventLoopDelay({ resolution: 1 });
+      let warmUp: LoadResult | undefined;
+      if (flags.rate > 0 && flags.warmUpSeconds > 0) {
+        // A service is measured warm: first the same rate of requests that forget nothing (a
+        // submit-only caller naming unknown subject keys: accepted, then done with the next
+        // release), so that the measured phase does not time the first calls of every path.
+        const created = await fetch(`${url}/v1/tokens`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ name: 'bench-warm-up', scopes: ['submit'] }),
+        });
+        const { token } = (await created.json()) as { token: string };
+        progress(0, `warm-up at ${flags.rate}/s for ${flags.warmUpSeconds} s`);
+        warmUp = await load({
+          url,
+          seconds: flags.warmUpSeconds,
+          connections: flags.connections,
+          method: 'POST',
+          path: '/v1/deletions',
+          headers: { ...headers, authorization: `Bearer ${token}` },
+          rate: flags.rate,
+          warmUp: true,
+        });
+        await service.idle(600_000);
+        timings.set('warm-up', timings.get('POST /v1/deletions') ?? []);
+        timings.delete('POST /v1/deletions');
+      }
       if (flags.rate > 0) {
         progress(0, `POST /v1/deletions at ${flags.rate}/s for ${flags.seconds} s`);
+        rateLoopDelay.enable();
         const result = await deleteLoad(flags.rate);
+        rateLoopDelay.disable();
         await service.idle(600_000);
         atRate = { result, server: timings.get('POST /v1/deletions') ?? [] };
         timings.delete('POST /v1/deletions');
@@ -234,6 +325,10 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           p99Ms: r.p99,
           serverP50Ms: server.length ? percentile(server, 50) : Number.NaN,
           serverP99Ms: server.length ? percentile(server, 99) : Number.NaN,
+          ...(r.p999 === undefined ? {} : { p999Ms: r.p999 }),
+          ...(r.max === undefined ? {} : { maxMs: r.max }),
+          ...(r.p99First === undefined ? {} : { p99WhileReleasingMs: r.p99First }),
+          ...(r.sendLateP99 === undefined ? {} : { clientSendLateP99Ms: r.sendLateP99 }),
         };
       };
       routes.delete = summarize('POST /v1/deletions', del);
@@ -241,6 +336,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
         timings.set('at-rate', atRate.server);
         routes[`POST /v1/deletions at ${flags.rate}/s`] = summarize('at-rate', atRate.result);
       }
+      if (warmUp) routes[`warm-up at ${flags.rate}/s`] = summarize('warm-up', warmUp);
       for (const [i, [key, path, h]] of reads.entries()) {
         progress((i + 1) / (reads.length + 1), `${key} for ${readSeconds} s`);
         routes[key] = summarize(
@@ -336,6 +432,14 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           p50Ms: percentile(vectorMs, 50),
           p99Ms: percentile(vectorMs, 99),
           maxMs: Math.max(...vectorMs),
+          cpuP50Ms: percentile(vectorCpuMs, 50),
+          cpuP99Ms: percentile(vectorCpuMs, 99),
+          collections: gcs.length,
+          collectionsMs: gcs.reduce((sum, g) => sum + g.ms, 0),
+          slowest: vectorMs
+            .map((ms, k) => ({ ms, cpuMs: vectorCpuMs[k]!, gcMs: gcWithin(k) }))
+            .sort((a, b) => b.ms - a.ms)
+            .slice(0, 5),
         },
         applications: {
           count: t.length,
@@ -353,6 +457,15 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           p99Ms: loopDelay.percentile(99) / 1e6,
           maxMs: loopDelay.max / 1e6,
         },
+        ...(flags.rate > 0
+          ? {
+              eventLoopDelayAtRate: {
+                p50Ms: rateLoopDelay.percentile(50) / 1e6,
+                p99Ms: rateLoopDelay.percentile(99) / 1e6,
+                maxMs: rateLoopDelay.max / 1e6,
+              },
+            }
+          : {}),
         consistent,
         checks,
       };
