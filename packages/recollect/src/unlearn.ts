@@ -391,29 +391,18 @@ export class Unlearner {
 
   private async sumOf(ids: number[]): Promise<Float32Array> {
     const d = this.model.d;
-    if (this.source.kind === 'store' && ids.length > SUM_CHUNK) {
-      return sumStoreRows(this.source.store, ids, d);
-    }
-    const rows =
-      this.source.kind === 'store'
-        ? await this.source.store.readRows(ids)
-        : (
-            await recollect({
-              model: this.model,
-              data: this.source.data,
-              trajectory: this.trajectory,
-              ids,
-              workers: Math.min(this.source.workers ?? 1, ids.length),
-              executor: this.source.executor,
-            })
-          ).vectors;
-    if (ids.length === 1) return rows;
-    // Sum in float64 so that the order of arrival does not change the result's rounding much.
+    if (this.source.kind === 'store') return sumStoreRows(this.source.store, ids, d);
+    const { vectors } = await recollect({
+      model: this.model,
+      data: this.source.data,
+      trajectory: this.trajectory,
+      ids,
+      workers: Math.min(this.source.workers ?? 1, ids.length),
+      executor: this.source.executor,
+    });
+    if (ids.length === 1) return vectors;
     const sum = new Float64Array(d);
-    for (let r = 0; r < ids.length; r++) {
-      const off = r * d;
-      for (let j = 0; j < d; j++) sum[j]! += rows[off + j]!;
-    }
+    addRows(sum, vectors, ids.length, d);
     return Float32Array.from(sum);
   }
 
@@ -446,10 +435,11 @@ const yieldToEventLoop = (): Promise<void> =>
   );
 
 /**
- * The float64 sum of many rows, in id order as in one read, read and added a chunk at a time
- * with the event loop let run between chunks: one read of a large deletion's rows is one large
- * buffer (256 rows of a 7,850-weight model: 8 MB, a major collection's worth) and its sum a
- * stall of several milliseconds for a server's other requests.
+ * The float64 sum of a store's rows (so that the order of arrival does not change the result's
+ * rounding much), in id order as in one read, read and added a chunk at a time with the event
+ * loop let run between chunks: one read of a large deletion's rows is one large buffer (256 rows
+ * of a 7,850-weight model: 8 MB, a major collection's worth) and its sum a stall of several
+ * milliseconds for a server's other requests.
  */
 async function sumStoreRows(
   store: ApproximatorStore,
@@ -460,13 +450,17 @@ async function sumStoreRows(
   for (let start = 0; start < ids.length; start += SUM_CHUNK) {
     if (start > 0) await yieldToEventLoop();
     const chunk = ids.slice(start, start + SUM_CHUNK);
-    const rows = await store.readRows(chunk);
-    for (let r = 0; r < chunk.length; r++) {
-      const off = r * d;
-      for (let j = 0; j < d; j++) sum[j]! += rows[off + j]!;
-    }
+    addRows(sum, await store.readRows(chunk), chunk.length, d);
   }
   return Float32Array.from(sum);
+}
+
+/** sum += each of `count` rows of d values. */
+function addRows(sum: Float64Array, rows: Float32Array, count: number, d: number): void {
+  for (let r = 0; r < count; r++) {
+    const off = r * d;
+    for (let j = 0; j < d; j++) sum[j]! += rows[off + j]!;
+  }
 }
 
 function recordOf(entry: DeletionEntry, milliseconds: number): UnlearnRecord {
