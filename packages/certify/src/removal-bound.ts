@@ -17,31 +17,28 @@ import {
   clipJacobianApply,
   covarianceApply,
   norm,
-  type SoftmaxShape,
   softmaxRows,
   thirdApply,
 } from './softmax-batch.js';
-import { certifiedDataCurvature, certifiesDataCurvature } from './softmax-step-norm.js';
+import {
+  certifiedDataCurvature,
+  certifiesDataCurvature,
+  type SoftmaxStepNormQuery,
+} from './softmax-step-norm.js';
 import { requireNonNegative, requirePositive } from './validate.js';
 
 /** Relative margin on each step's bound for the rounding of its float64 evaluation. */
 const ROUNDING_MARGIN = 1e-9;
 
-/** One recorded softmax-regression run, as the bound reads it. */
-export interface SoftmaxRun extends SoftmaxShape {
-  /** The L2 regularisation lambda (the bias regularised too). */
-  readonly lambda: number;
+/**
+ * One recorded softmax-regression run, as the bound reads it: what the per-step norms read
+ * (lambda, the inputs, each step's eta, batch and w_t), plus what retraining needs.
+ */
+export interface SoftmaxRun extends Omit<SoftmaxStepNormQuery, 'onStep'> {
   /** The gradient-clipping threshold C (Infinity for none). */
   readonly clip: number;
   /** Labels, one per row of x. */
   readonly y: ArrayLike<number>;
-  readonly steps: number;
-  /** Step t's eta_t, its batch (rows of x) and the weights w_t it started from. */
-  readonly step: (t: number) => {
-    readonly eta: number;
-    readonly batch: ArrayLike<number>;
-    readonly weights: ArrayLike<number>;
-  };
   /** w_T, the weights after the last step. */
   readonly finalWeights: ArrayLike<number>;
 }
@@ -138,9 +135,10 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
   const attempts = query.attempts ?? 6;
   let passes = 0;
   for (let attempt = 1; ; attempt++) {
-    const result = boundFrom(run, constants, forget, prefix, query.onStep);
-    passes += result.passes;
     const last = attempt >= attempts || prefix === run.steps;
+    // Only the last attempt's weights are returned: an earlier one stops where it is refused.
+    const result = boundFrom(run, constants, forget, prefix, !last, query.onStep);
+    passes += result.passes;
     if (result.refusedAt === null || last) {
       return {
         certified: result.refusedAt === null,
@@ -207,6 +205,7 @@ function boundFrom(
   constants: SoftmaxRemovalConstants,
   forget: Set<number>,
   prefix: number,
+  stopOnRefusal: boolean,
   onStep: ((done: number, total: number) => void) | undefined,
 ): Attempt {
   const { classes, lambda, clip, y } = run;
@@ -262,11 +261,13 @@ function boundFrom(
       // segment's own Gram matrix at the prediction (one Cholesky factorisation each).
       const contracting = (2 - 2 * eta * lambda) / eta;
       const unclipped = (clip - gHatNorm) / bound - lambda;
-      for (const target of [Math.min(contracting, unclipped), contracting]) {
-        if (!(target > 0 && target < mu)) continue;
-        const rows = segmentRows(run, batch, forget, bound);
+      const targets = [Math.min(contracting, unclipped), contracting].filter(
+        (target) => target > 0 && target < mu,
+      );
+      const rows = targets.length > 0 ? segmentRows(run, batch, forget, bound) : null;
+      for (const target of targets) {
         passes += 1;
-        if (certifiesDataCurvature(run.x, run.inputs, classes, rows, predicted, target)) {
+        if (certifiesDataCurvature(run.x, run.inputs, classes, rows!, predicted, target)) {
           mu = target;
           break;
         }
@@ -284,6 +285,7 @@ function boundFrom(
       if (!Number.isFinite(rho)) {
         refusedAt = t;
         refusal = `step ${t}: the bound is no longer finite (curvature ${mu}); replay further.`;
+        if (stopOnRefusal) break;
       } else {
         const scale = gHatNorm > clip ? clip / gHatNorm : 1;
         stepped = predicted;
