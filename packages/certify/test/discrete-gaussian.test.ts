@@ -82,12 +82,47 @@ describe('exact discrete Gaussian sampling (CKS 2020)', () => {
     }
   });
 
-  it('Bernoulli(exp(-x)) has the right frequency, below and above x = 1', () => {
+  it('Bernoulli(num / den) has the right frequency on numbers and on BigInt (den beyond 2^40)', () => {
+    const bits = new RandomBits(seededNoiseSource(3));
+    const trials = 40_000;
+    const big = 1n << 70n;
+    for (const [num, den] of [
+      [1n, 3n],
+      [2n, 3n],
+      [3n, 3n],
+      [0n, 7n],
+      [big / 3n, big],
+      [(big * 9n) / 10n, big + 1n],
+    ] as const) {
+      let hits = 0;
+      for (let i = 0; i < trials; i++) if (bits.bernoulli(num, den)) hits++;
+      const p = Number(num) / Number(den);
+      expect(Math.abs(hits / trials - p)).toBeLessThanOrEqual(
+        5 * Math.sqrt((p * (1 - p)) / trials),
+      );
+    }
+  });
+
+  it('uniform integers below n are uniform, on numbers and on BigInt', () => {
+    const bits = new RandomBits(seededNoiseSource(4));
+    for (const n of [5n, 1n << 50n, (1n << 60n) + 3n]) {
+      // Sorted into 5 equal fifths of [0, n).
+      const counts = [0, 0, 0, 0, 0];
+      for (let i = 0; i < 20_000; i++) counts[Number((bits.below(n) * 5n) / n)]!++;
+      const stat = counts.reduce((a, c) => a + (c - 4000) ** 2 / 4000, 0);
+      expect(stat).toBeLessThan(chiSquareLimit(4));
+    }
+  });
+
+  it('Bernoulli(exp(-x)) has the right frequency, below and above x = 1, also beyond 2^40', () => {
     const bits = new RandomBits(seededNoiseSource(1));
     const trials = 40_000;
+    const big = 1n << 60n;
     for (const [num, den] of [
       [3n, 10n],
       [17n, 10n],
+      [(big * 3n) / 10n, big],
+      [(big * 17n) / 10n, big],
     ] as const) {
       let hits = 0;
       for (let i = 0; i < trials; i++) if (bernoulliExpMinus(bits, num, den)) hits++;
