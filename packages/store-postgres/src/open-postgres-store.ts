@@ -109,12 +109,17 @@ export function openPostgresStore(
 /**
  * PGlite's start parameters with removed WAL segments deleted (wal_recycle=off) rather than
  * renamed for reuse with their old bytes, and without -F (fsync off): Postgres then asks for
- * fsync, though PGlite's Node file system does not pass it on to the disk.
+ * fsync, though PGlite's Node file system does not pass it on to the disk. A new segment is
+ * not filled with zeros first (wal_init_zero=off): it is a new file, so it holds no old bytes
+ * either, and writing 16 MB of zeros at every WAL switch (each erasure's scrub makes one) held
+ * the disk long enough to stall the other database's commits.
  */
 export const PGLITE_START_PARAMS: readonly string[] = [
   ...PGlite.defaultStartParams.filter((p) => p !== '-F'),
   '-c',
   'wal_recycle=off',
+  '-c',
+  'wal_init_zero=off',
 ];
 
 /** openPostgresStore with a hook called at each commit step: the crash tests use it. */
