@@ -10,6 +10,8 @@ export const FAULT_STAGES = [
   'after-intent',
   // the store committed the erasure, ledger entry and weights; the service not yet told
   'after-store-commit',
+  // the application is recorded as committed; its requests not yet marked done
+  'after-application-committed',
   // the application and its requests are recorded as done
   'after-release',
 ] as const;

@@ -26,7 +26,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // Service facts: whether the approximators were computed completely, and the like.
     `CREATE TABLE ${S}.meta (key text PRIMARY KEY, value text NOT NULL)`,
     `CREATE INDEX subjects_sample ON ${S}.subjects (sample_id)`,
-    // The request ledger. state: accepted -> applying -> done. ids: the samples it names that
+    // The request ledger. state: accepted -> done ('applying' was written by earlier versions;
+    // a reader now sees it for the requests of the application under way). ids: the samples it names that
     // the service will forget (empty when it names none: an unknown subject key, or samples
     // already forgotten). application: the store commit that applied it.
     `CREATE TABLE ${S}.requests (

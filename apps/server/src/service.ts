@@ -3,13 +3,17 @@
 //
 // Exactly once, across crashes: a request is durable once accepted (one INSERT). An application
 // is prepared in memory (the summed vectors, the noised and certified release), recorded as
-// 'pending' with its release, then committed to the store in one transaction (erasure of the
-// vectors, the ledger entry 'application-<id>' with the release's privacy cost, the new head
-// weights), then marked 'committed'. On start, a pending application whose entry is in the store's
-// ledger is finished; one whose entry is not never happened: its requests go back to 'accepted'
-// and its release, never published, is dropped. The store refuses an id forgotten before, so no
-// vector can be added twice; the accountant is rebuilt from the store's ledger, so no privacy is
-// spent unrecorded.
+// 'pending' with its release and the requests it covers, then committed to the store in one
+// transaction (erasure of the vectors, the ledger entry 'application-<id>' with the release's
+// privacy cost, the new head weights), then marked 'committed', and then its requests 'done', a
+// few rows per statement. On start, a pending application whose entry is in the store's ledger is
+// finished; one whose entry is not never happened: its release, never published, is dropped and
+// its requests, still 'accepted', are applied again. The store refuses an id forgotten before, so
+// no vector can be added twice; the accountant is rebuilt from the store's ledger, so no privacy
+// is spent unrecorded.
+//
+// Why a few rows per statement: on PGlite every statement runs on this thread, and an UPDATE of a
+// window's 256 request rows holds it for 7 to 20 ms, during which no request is acknowledged.
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -101,6 +105,9 @@ export interface ApplicationTiming {
 
 const APPLICATION_PREFIX = 'application-';
 
+/** Request rows per statement when an application marks them done (see the top of the file). */
+const ROWS_PER_STATEMENT = 32;
+
 interface PendingRow {
   id: number;
   request_seqs: string[];
@@ -118,6 +125,8 @@ export class DeletionService {
   private arrived = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
+  /** The requests of the application being applied: 'applying' to a reader, 'accepted' in the table. */
+  private applying = new Set<string>();
 
   private constructor(
     readonly served: ServedModel,
@@ -392,6 +401,8 @@ export class DeletionService {
     );
     const out: Record<RequestState, number> = { accepted: 0, applying: 0, done: 0, held: 0 };
     for (const r of rows) out[r.state as RequestState] = Number(r.n);
+    out.applying = Math.min(this.applying.size, out.accepted);
+    out.accepted -= out.applying;
     if (this.held !== undefined) {
       out.held = out.accepted;
       out.accepted = 0;
@@ -492,7 +503,8 @@ export class DeletionService {
     if (this.held !== undefined) return false;
     this.arrived = 0;
     const waiting = await this.db.query<{ seq: string; sample_ids: number[]; accepted_at: Date }>(
-      `SELECT seq, sample_ids, accepted_at FROM ${S}.requests WHERE state = 'accepted' ORDER BY seq LIMIT 1000`,
+      `SELECT seq, sample_ids, accepted_at FROM ${S}.requests WHERE state = 'accepted' ORDER BY seq LIMIT $1`,
+      [this.policy.kind === 'window' ? this.policy.requests : 1000],
     );
     if (waiting.length === 0) return false;
     const forgotten = await this.forgottenIds();
@@ -516,12 +528,10 @@ export class DeletionService {
     }
     if (ids.size === 0) {
       // Nothing new to forget (unknown keys, ids already forgotten): done with the latest release.
-      await this.db.query(
-        `UPDATE ${S}.requests SET state = 'done', done_at = now(),
-           application = (SELECT max(id) FROM ${S}.applications WHERE state = 'committed')
-         WHERE seq = ANY($1::bigint[])`,
-        [batch],
+      const [latest] = await this.db.query<{ id: number | null }>(
+        `SELECT max(id) AS id FROM ${S}.applications WHERE state = 'committed'`,
       );
+      await markDone(this.db, batch, latest!.id);
       return true;
     }
     await this.apply(
@@ -540,6 +550,14 @@ export class DeletionService {
   }
 
   private async apply(seqs: string[], ids: number[], forgottenBefore: number): Promise<void> {
+    try {
+      await this.applyOnce(seqs, ids, forgottenBefore);
+    } finally {
+      this.applying = new Set();
+    }
+  }
+
+  private async applyOnce(seqs: string[], ids: number[], forgottenBefore: number): Promise<void> {
     const t0 = performance.now();
     const pending = await this.unlearner.prepareForget(ids);
     const t1 = performance.now();
@@ -580,28 +598,24 @@ export class DeletionService {
       released.weights.byteLength,
     ).toString('hex');
     const ledgerLength = (await this.store.deletions()).length;
-    await this.db.transaction(async (q) => {
-      await q(
-        `INSERT INTO ${S}.applications (id, state, request_seqs, sample_ids, ledger_request, weights, weights_sha256, certificate, epsilon, delta, sigma)
-         VALUES ($1, 'pending', $2, $3, $4, decode($5, 'hex'), $6, $7, $8, $9, $10)`,
-        [
-          appId,
-          seqs,
-          ids,
-          ledgerLength,
-          hex,
-          weightsSha256(released.weights),
-          JSON.stringify(released.certificate),
-          this.releaseParams.epsilon,
-          this.releaseParams.delta,
-          released.sigma,
-        ],
-      );
-      await q(
-        `UPDATE ${S}.requests SET state = 'applying', application = $1 WHERE seq = ANY($2::bigint[])`,
-        [appId, seqs],
-      );
-    });
+    // The intent: the application, its release and the requests it covers, in one row.
+    await this.db.query(
+      `INSERT INTO ${S}.applications (id, state, request_seqs, sample_ids, ledger_request, weights, weights_sha256, certificate, epsilon, delta, sigma)
+       VALUES ($1, 'pending', $2, $3, $4, decode($5, 'hex'), $6, $7, $8, $9, $10)`,
+      [
+        appId,
+        seqs,
+        ids,
+        ledgerLength,
+        hex,
+        weightsSha256(released.weights),
+        JSON.stringify(released.certificate),
+        this.releaseParams.epsilon,
+        this.releaseParams.delta,
+        released.sigma,
+      ],
+    );
+    this.applying = new Set(seqs);
     faultPoint('after-intent');
     const t3 = performance.now();
     const record = released.record;
@@ -627,6 +641,7 @@ export class DeletionService {
     await finish(this.db, appId);
     faultPoint('after-release');
     this.budget = await budgetFromLedger(this.store, this.budget.limit);
+
     this.timings.push({
       requests: seqs.length,
       samples: ids.length,
@@ -650,7 +665,13 @@ export class DeletionService {
 
   private view(row: RequestRow): RequestView {
     const state =
-      row.state === 'accepted' && this.held !== undefined ? 'held' : (row.state as RequestState);
+      row.state !== 'accepted'
+        ? (row.state as RequestState)
+        : this.applying.has(String(row.seq))
+          ? 'applying'
+          : this.held !== undefined
+            ? 'held'
+            : 'accepted';
     return {
       id: row.id,
       state,
@@ -705,24 +726,42 @@ async function budgetFromLedger(
   return new PrivacyBudget(limit, { accountant: accountantFromLedger(await store.deletions()) });
 }
 
-/** Marks an application committed and its requests done, in one transaction. */
+/**
+ * Marks an application committed, then its requests done a few at a time. A crash in between
+ * leaves requests of the latest committed application 'accepted'; `recover` finishes them.
+ */
 async function finish(db: Db, appId: number): Promise<void> {
-  await db.transaction(async (q) => {
-    await q(
-      `UPDATE ${S}.applications SET state = 'committed', committed_at = now() WHERE id = $1`,
-      [appId],
+  const [app] = await db.query<{ request_seqs: string[] }>(
+    `UPDATE ${S}.applications SET state = 'committed', committed_at = now() WHERE id = $1
+     RETURNING request_seqs`,
+    [appId],
+  );
+  faultPoint('after-application-committed');
+  await markDone(db, app!.request_seqs, appId);
+}
+
+/** Marks `seqs` done by `application`, ROWS_PER_STATEMENT at a time, letting the loop run between. */
+async function markDone(
+  db: Db,
+  seqs: readonly string[],
+  application: number | null,
+): Promise<void> {
+  for (let i = 0; i < seqs.length; i += ROWS_PER_STATEMENT) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    await db.query(
+      `UPDATE ${S}.requests SET state = 'done', done_at = now(), application = $1
+        WHERE seq = ANY($2::bigint[]) AND state <> 'done'`,
+      [application, seqs.slice(i, i + ROWS_PER_STATEMENT)],
     );
-    await q(
-      `UPDATE ${S}.requests SET state = 'done', done_at = now() WHERE application = $1 AND state = 'applying'`,
-      [appId],
-    );
-  });
+  }
 }
 
 /**
  * Reconciles the service's tables with the store's ledger, the record of what was applied:
- * a pending application in the ledger is finished, one not in it is dropped and its requests
- * go back to 'accepted'.
+ * a pending application in the ledger is finished, one not in it is dropped (its requests were
+ * left 'accepted'), and the requests of the latest committed application are all marked done
+ * (the applier finishes one application before it starts the next, so only the latest can have
+ * been cut short).
  */
 export async function recover(db: Db, store: ApproximatorStore): Promise<void> {
   const inLedger = new Set((await store.deletions()).map((e) => e.requestId));
@@ -733,19 +772,22 @@ export async function recover(db: Db, store: ApproximatorStore): Promise<void> {
     if (inLedger.has(`${APPLICATION_PREFIX}${app.id}`)) {
       await finish(db, app.id);
     } else {
-      await db.transaction(async (q) => {
-        await q(
-          `UPDATE ${S}.requests SET state = 'accepted', application = NULL WHERE application = $1 AND state = 'applying'`,
-          [app.id],
-        );
-        await q(`DELETE FROM ${S}.applications WHERE id = $1`, [app.id]);
-      });
+      await db.query(`DELETE FROM ${S}.applications WHERE id = $1`, [app.id]);
     }
   }
-  // A request left 'applying' without a pending application (cannot happen through this code,
-  // which writes both in one transaction) would otherwise wait forever.
+  const [latest] = await db.query<{ id: number; request_seqs: string[] }>(
+    `SELECT id, request_seqs FROM ${S}.applications WHERE state = 'committed' ORDER BY id DESC LIMIT 1`,
+  );
+  if (latest !== undefined) await markDone(db, latest.request_seqs, latest.id);
+  // Requests left 'applying' by an earlier version of this service, which marked them so.
   await db.query(
     `UPDATE ${S}.requests r SET state = 'accepted', application = NULL
-      WHERE state = 'applying' AND NOT EXISTS (SELECT 1 FROM ${S}.applications a WHERE a.id = r.application)`,
+      WHERE state = 'applying' AND NOT EXISTS (
+        SELECT 1 FROM ${S}.applications a WHERE a.id = r.application AND a.state = 'committed')`,
+  );
+  await db.query(
+    `UPDATE ${S}.requests r SET state = 'done', done_at = a.committed_at
+       FROM ${S}.applications a
+      WHERE r.state = 'applying' AND a.id = r.application AND a.state = 'committed'`,
   );
 }

@@ -200,7 +200,11 @@ describe.skipIf(!serverPresent)('exactly once across SIGKILL (Postgres server)',
   });
   afterAll(() => server?.stop());
 
-  for (const fault of ['after-intent', 'after-store-commit'] as const) {
+  for (const fault of [
+    'after-intent',
+    'after-store-commit',
+    'after-application-committed',
+  ] as const) {
     it(`killed ${fault}`, async () => {
       const database = `crash_${fault.replace(/-/g, '_')}`;
       const admin = await server.client();

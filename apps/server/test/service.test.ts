@@ -1,6 +1,7 @@
 import { weightsSha256 } from '@lethe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_SCHEMA as S } from '../src/migrations.js';
+import { recover } from '../src/service.js';
 import {
   ADMIN,
   bearer,
@@ -193,6 +194,36 @@ describe('release policies and the budget', () => {
       const ledger = await t.service.store.deletions();
       expect(ledger.map((e) => e.ids)).toEqual([[1, 2, 3]]);
       expect(ledger[0]!.release?.mode).toBe('batch');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('marks a window of more requests than one statement takes done, and finishes one cut short', async () => {
+    const t = await openTestService({ policy: { kind: 'window', requests: 40, seconds: 60 } });
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => 20 + i);
+      await Promise.all(ids.map((id) => post(t, { sampleIds: [id], idempotencyKey: `m${id}` })));
+      await t.service.idle();
+      const ledger = await t.service.store.deletions();
+      expect(ledger.map((e) => [...e.ids].sort((a, b) => a - b))).toEqual([ids]);
+      const done = async () =>
+        t.service.db.query<{ state: string; application: number | null }>(
+          `SELECT state, application FROM ${S}.requests ORDER BY seq`,
+        );
+      const [app] = await t.service.db.query<{ id: number }>(`SELECT id FROM ${S}.applications`);
+      expect((await done()).every((r) => r.state === 'done' && r.application === app!.id)).toBe(
+        true,
+      );
+      // As if the process died after the first statement's rows: the rest are still 'accepted'.
+      await t.service.db.query(
+        `UPDATE ${S}.requests SET state = 'accepted', done_at = NULL, application = NULL WHERE seq > (SELECT min(seq) + 31 FROM ${S}.requests)`,
+      );
+      expect((await done()).filter((r) => r.state === 'accepted')).toHaveLength(8);
+      await recover(t.service.db, t.service.store);
+      expect((await done()).every((r) => r.state === 'done' && r.application === app!.id)).toBe(
+        true,
+      );
     } finally {
       await t.close();
     }
