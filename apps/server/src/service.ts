@@ -615,7 +615,7 @@ export class DeletionService {
         released.sigma,
       ],
     );
-    this.applying = new Set(seqs);
+    this.applying = new Set(seqs.map(String));
     faultPoint('after-intent');
     const t3 = performance.now();
     const record = released.record;

@@ -199,6 +199,43 @@ describe('release policies and the budget', () => {
     }
   });
 
+  it('shows a request as applying while its application is under way', async () => {
+    const t = await openTestService({});
+    try {
+      // Hold the store's commit: the application is recorded as pending, its request not done.
+      const store = t.service.store as unknown as {
+        commitDeletion: (commit: unknown) => Promise<unknown>;
+      };
+      const commit = store.commitDeletion;
+      let reached!: () => void;
+      const atCommit = new Promise<void>((r) => {
+        reached = r;
+      });
+      let open!: () => void;
+      const gate = new Promise<void>((r) => {
+        open = r;
+      });
+      store.commitDeletion = async (c) => {
+        reached();
+        await gate;
+        return commit(c);
+      };
+      const a = await post(t, { sampleIds: [9], idempotencyKey: 'applying' });
+      await atCommit;
+      const state = async () =>
+        (await t.app.inject({ url: `/v1/deletions/${a.json().id}`, headers: bearer(ADMIN) })).json()
+          .request.state;
+      expect(await state()).toBe('applying');
+      expect((await t.service.counts()).applying).toBe(1);
+      open();
+      await t.service.idle();
+      expect(await state()).toBe('done');
+      expect((await t.service.counts()).applying).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('marks a window of more requests than one statement takes done, and finishes one cut short', async () => {
     const t = await openTestService({ policy: { kind: 'window', requests: 40, seconds: 60 } });
     try {
