@@ -641,7 +641,6 @@ export class DeletionService {
     await finish(this.db, appId);
     faultPoint('after-release');
     this.budget = await budgetFromLedger(this.store, this.budget.limit);
-
     this.timings.push({
       requests: seqs.length,
       samples: ids.length,
@@ -663,18 +662,17 @@ export class DeletionService {
     this.budget = await budgetFromLedger(this.store, this.budget.limit);
   }
 
+  /** 'accepted' in the table is 'applying' while its application runs, 'held' while held. */
+  private stateOf(row: RequestRow): RequestState {
+    if (row.state !== 'accepted') return row.state as RequestState;
+    if (this.applying.has(String(row.seq))) return 'applying';
+    return this.held !== undefined ? 'held' : 'accepted';
+  }
+
   private view(row: RequestRow): RequestView {
-    const state =
-      row.state !== 'accepted'
-        ? (row.state as RequestState)
-        : this.applying.has(String(row.seq))
-          ? 'applying'
-          : this.held !== undefined
-            ? 'held'
-            : 'accepted';
     return {
       id: row.id,
-      state,
+      state: this.stateOf(row),
       acceptedAt: new Date(row.accepted_at).toISOString(),
       doneAt: row.done_at === null ? null : new Date(row.done_at).toISOString(),
       release: row.state === 'done' ? (row.application ?? null) : null,

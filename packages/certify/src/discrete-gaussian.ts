@@ -16,6 +16,7 @@ const POW2 = Array.from({ length: 54 }, (_, k) => 2 ** k);
  * on BigInt they took 5 to 9 us each and made garbage that the thread serving requests paid for.
  */
 const NUMBER_SAFE = 2 ** 40;
+const NUMBER_SAFE_BIG = BigInt(NUMBER_SAFE);
 
 /** Uniform random bits from a NoiseSource (53 per nextUniform, which is k / 2^53 exactly). */
 export class RandomBits {
@@ -74,7 +75,7 @@ export class RandomBits {
 
   /** A uniform integer in [0, n), by rejection from the next power of two. */
   below(n: bigint): bigint {
-    if (n <= BigInt(NUMBER_SAFE)) return BigInt(this.belowNumber(Number(n)));
+    if (n <= NUMBER_SAFE_BIG) return BigInt(this.belowNumber(Number(n)));
     const bits = n.toString(2).length;
     for (;;) {
       const r = this.take(bits);
@@ -98,7 +99,7 @@ export class RandomBits {
    * (two bits on average, whatever the size of den).
    */
   bernoulli(num: bigint, den: bigint): boolean {
-    if (den <= BigInt(NUMBER_SAFE)) return this.bernoulliNumber(Number(num), Number(den));
+    if (den <= NUMBER_SAFE_BIG) return this.bernoulliNumber(Number(num), Number(den));
     let r = num;
     for (;;) {
       r <<= 1n;
@@ -124,7 +125,7 @@ export class RandomBits {
 
 /** Bernoulli(exp(-num/den)) for num/den >= 0 (CKS 2020, Algorithm 1). */
 export function bernoulliExpMinus(bits: RandomBits, num: bigint, den: bigint): boolean {
-  if (num <= BigInt(NUMBER_SAFE) && den <= BigInt(NUMBER_SAFE)) {
+  if (num <= NUMBER_SAFE_BIG && den <= NUMBER_SAFE_BIG) {
     return expMinusNumber(bits, Number(num), Number(den));
   }
   let n = num;
@@ -168,7 +169,7 @@ function expMinusAtMostOneNumber(bits: RandomBits, num: number, den: number): bo
 
 /** The discrete Laplace on Z with scale t: P(x) proportional to exp(-|x|/t) (Algorithm 2). */
 export function discreteLaplace(bits: RandomBits, t: bigint): bigint {
-  if (t <= BigInt(NUMBER_SAFE)) return BigInt(laplaceNumber(bits, Number(t)));
+  if (t <= NUMBER_SAFE_BIG) return BigInt(laplaceNumber(bits, Number(t)));
   for (;;) {
     const u = bits.below(t);
     if (!bernoulliExpMinus(bits, u, t)) continue;
