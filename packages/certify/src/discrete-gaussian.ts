@@ -203,14 +203,124 @@ function laplaceNumber(bits: RandomBits, t: number): number {
  * t = floor(s) + 1, accepted with probability exp(-(|y| - s^2/t)^2 / (2 s^2))).
  */
 export function discreteGaussian(bits: RandomBits, sigma2Num: bigint, sigma2Den: bigint): bigint {
-  const t = integerSqrt(sigma2Num / sigma2Den) + 1n;
-  for (;;) {
-    const y = discreteLaplace(bits, t);
-    const abs = y < 0n ? -y : y;
-    // (|y| - s^2/t)^2 / (2 s^2) = (|y| t den - num)^2 / (2 num den t^2)
-    const diff = abs * t * sigma2Den - sigma2Num;
-    if (bernoulliExpMinus(bits, diff * diff, 2n * sigma2Num * sigma2Den * t * t)) return y;
+  return new DiscreteGaussianSampler(sigma2Num, sigma2Den).next(bits);
+}
+
+const TWO_POW_52 = 2 ** 52;
+const TWO_POW_53_BIG = 2n ** 53n;
+/** 2^52 as a BigInt: the exact fallback scales a remainder by the 52 bits already drawn. */
+const TWO_POW_52_BIG = 2n ** 52n;
+/**
+ * The float estimate of r / (B k) is within 4 rounding errors (2^-51 relative) of the truth; a
+ * draw is decided by it only when it clears the estimate by 2^-40 relative, far outside that.
+ */
+const FLOAT_MARGIN = 2 ** -40;
+
+/**
+ * N_Z(0, s^2) for one s^2, its constants computed once. A release draws one per weight: the
+ * acceptance test's rationals (about 2^100 for a grid release) are reduced once per proposal
+ * to exp(-1)^q exp(-r/B), and each Bernoulli(r / (B k)) of the series is decided by 52 random
+ * bits against a float estimate, with the exact BigInt comparison only where the bits fall
+ * within the estimate's error (probability about 2^-39). The decisions are the exact ones; the
+ * BigInt bit-by-bit test made about 1 KB of garbage per draw.
+ */
+export class DiscreteGaussianSampler {
+  readonly #num: bigint;
+  readonly #t: bigint;
+  /** t as a number when the Laplace proposals run on numbers, else undefined. */
+  readonly #tNumber: number | undefined;
+  readonly #tDen: bigint;
+  /** The acceptance exponent's denominator, 2 num den t^2, and its float value. */
+  readonly #b: bigint;
+  readonly #bNumber: number;
+
+  constructor(sigma2Num: bigint, sigma2Den: bigint) {
+    if (!(sigma2Num > 0n && sigma2Den > 0n)) {
+      throw new LetheError(
+        'invalid-argument',
+        `discreteGaussian: the variance ${sigma2Num}/${sigma2Den} must be a positive fraction.`,
+      );
+    }
+    this.#num = sigma2Num;
+    this.#t = integerSqrt(sigma2Num / sigma2Den) + 1n;
+    this.#tNumber = this.#t <= NUMBER_SAFE_BIG ? Number(this.#t) : undefined;
+    this.#tDen = this.#t * sigma2Den;
+    this.#b = 2n * sigma2Num * sigma2Den * this.#t * this.#t;
+    this.#bNumber = Number(this.#b);
   }
+
+  /** One draw. */
+  next(bits: RandomBits): bigint {
+    return this.#tNumber === undefined ? this.#nextBig(bits) : BigInt(this.nextNumber(bits));
+  }
+
+  /**
+   * One draw as a number: exact while the scale fits the number path (t <= 2^40, where a draw
+   * beyond 2^53 has probability below exp(-2^13)); larger scales go through BigInt.
+   */
+  nextNumber(bits: RandomBits): number {
+    const t = this.#tNumber;
+    if (t === undefined) return Number(this.#nextBig(bits));
+    for (;;) {
+      const y = laplaceNumber(bits, t);
+      if (this.#accept(bits, BigInt(y < 0 ? -y : y))) return y;
+    }
+  }
+
+  #nextBig(bits: RandomBits): bigint {
+    for (;;) {
+      const y = discreteLaplace(bits, this.#t);
+      if (this.#accept(bits, y < 0n ? -y : y)) return y;
+    }
+  }
+
+  /** Bernoulli(exp(-a^2 / B)) for a = |y| t den - num: (|y| - s^2/t)^2 / (2 s^2) = a^2 / B. */
+  #accept(bits: RandomBits, abs: bigint): boolean {
+    const a = abs * this.#tDen - this.#num;
+    const a2 = a * a;
+    const q = a2 / this.#b;
+    const r = a2 - q * this.#b;
+    // exp(-a^2/B) = exp(-1)^q exp(-r/B): q trials of Bernoulli(exp(-1)), then the fraction.
+    if (q > TWO_POW_53_BIG) {
+      for (let i = 0n; i < q; i++) if (!expMinusNumber(bits, 1, 1)) return false;
+    } else {
+      for (let i = Number(q); i > 0; i--) if (!expMinusNumber(bits, 1, 1)) return false;
+    }
+    // exp(-g), g = r/B in [0, 1): the series of Bernoulli(g / k) trials (Algorithm 1).
+    const rNumber = Number(r);
+    let k = 1;
+    while (bernoulliRatio(bits, r, rNumber, this.#b, this.#bNumber, k)) k += 1;
+    return k % 2 === 1;
+  }
+}
+
+/**
+ * Bernoulli(r / (b k)) for integers 0 <= r <= b, k >= 1, given their float values: U's first 52
+ * bits u decide when [u, u + 1) 2^-52 lies clear of the float estimate of p; otherwise the exact
+ * remainder r 2^52 - u b k decides against U's further bits.
+ */
+export function bernoulliRatio(
+  bits: RandomBits,
+  r: bigint,
+  rNumber: number,
+  b: bigint,
+  bNumber: number,
+  k: number,
+): boolean {
+  const u = bits.takeNumber(52);
+  const bkNumber = bNumber * k;
+  // Beyond float range the estimate says nothing: the exact comparison decides.
+  if (bkNumber < Infinity) {
+    const estimate = rNumber / bkNumber;
+    if ((u + 1) / TWO_POW_52 < estimate * (1 - FLOAT_MARGIN)) return true;
+    if (u / TWO_POW_52 > estimate * (1 + FLOAT_MARGIN)) return false;
+  }
+  // U = (u + V) 2^-52 with V uniform in [0, 1): U < r/(bk) exactly when V < r 2^52/(bk) - u.
+  const bk = b * BigInt(k);
+  const rest = r * TWO_POW_52_BIG - BigInt(u) * bk;
+  if (rest < 0n) return false;
+  if (rest >= bk) return true;
+  return bits.bernoulli(rest, bk);
 }
 
 /** floor(sqrt(n)) for n >= 0, exactly (Newton's method on integers). */

@@ -13,7 +13,7 @@
 //   2020, Theorem 21). The analytic Gaussian curve is not proven for the discrete one, so sigma
 //   is calibrated on this conversion instead: a few percent more noise (`loss`).
 import { LetheError } from '@lethe/core';
-import { discreteGaussian, RandomBits } from './discrete-gaussian.js';
+import { DiscreteGaussianSampler, RandomBits } from './discrete-gaussian.js';
 import { smallestDoubleWhere } from './float-search.js';
 import { analyticGaussianSigma } from './gaussian-mechanism.js';
 import type { NoiseSource } from './noise.js';
@@ -176,11 +176,10 @@ export function addGridGaussianNoise(
     );
   }
   const bits = new RandomBits(source);
-  const num = BigInt(sScaled) ** 2n;
-  const den = BigInt(scale) ** 2n;
+  const noise = new DiscreteGaussianSampler(BigInt(sScaled) ** 2n, BigInt(scale) ** 2n);
   const out = new Float32Array(weights.length);
   for (let i = 0; i < weights.length; i++) {
-    const steps = Math.round(weights[i]! / gamma) + Number(discreteGaussian(bits, num, den));
+    const steps = Math.round(weights[i]! / gamma) + noise.nextNumber(bits);
     if (Math.abs(steps) >= FLOAT32_EXACT) {
       throw new LetheError(
         'invalid-argument',

@@ -3,6 +3,8 @@ import { thrown } from '@lethe/vitest-config/errors';
 import { describe, expect, it } from 'vitest';
 import {
   bernoulliExpMinus,
+  bernoulliRatio,
+  DiscreteGaussianSampler,
   discreteGaussian,
   discreteLaplace,
   integerSqrt,
@@ -132,6 +134,57 @@ describe('exact discrete Gaussian sampling (CKS 2020)', () => {
     }
   });
 
+  it('Bernoulli(r / (b k)) by 52 bits and a float estimate decides as the exact bit-by-bit test, also at the boundary', () => {
+    // The same stream of uniforms through both: the first 52 bits are U's, in the same order.
+    const stream = (first: number[], seed: number) => {
+      const rest = seededNoiseSource(seed);
+      let i = 0;
+      return {
+        kind: 'seeded' as const,
+        algorithm: 'scripted',
+        nextUniform: () => (i < first.length ? first[i++]! : rest.nextUniform()),
+      };
+    };
+    const random = new RandomBits(seededNoiseSource(11));
+    let fallbacks = 0;
+    let decided = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      const size = [8, 40, 60, 100, 300][trial % 5]!;
+      const b = random.take(size) + 1n;
+      const r = trial % 7 === 0 ? b : random.below(b + 1n);
+      const k = 1 + (trial % 4);
+      const bk = b * BigInt(k);
+      // U's first 52 bits: random, or right at floor(p 2^52) and its neighbours.
+      const edge = (r * 2n ** 52n) / bk;
+      const choices = [random.take(52), edge - 1n, edge, edge + 1n];
+      for (const u52 of choices) {
+        if (u52 < 0n || u52 >= 2n ** 52n) continue;
+        const u = Number(u52 * 2n + random.take(1)) / 2 ** 53;
+        const fast = new RandomBits(stream([u], trial));
+        const exact = new RandomBits(stream([u], trial));
+        const got = bernoulliRatio(fast, r, Number(r), b, Number(b), k);
+        expect(got).toBe(exact.bernoulli(r, bk));
+        decided++;
+        if (u52 === edge) fallbacks++;
+      }
+    }
+    expect(decided).toBeGreaterThan(10_000);
+    expect(fallbacks).toBeGreaterThan(2000);
+    // Beyond float range the estimate is not used.
+    const huge = 1n << 1100n;
+    for (const u of [0.25, 0.75]) {
+      const got = bernoulliRatio(
+        new RandomBits(stream([u], 1)),
+        huge / 2n,
+        Infinity,
+        huge,
+        Infinity,
+        1,
+      );
+      expect(got).toBe(u < 0.5);
+    }
+  });
+
   it('the discrete Laplace matches its pmf', () => {
     const bits = new RandomBits(seededNoiseSource(2));
     const t = 3n;
@@ -156,6 +209,16 @@ describe('exact discrete Gaussian sampling (CKS 2020)', () => {
       const { stat, df } = chiSquare(samples, exactPmf(Number(num) / Number(den), 60));
       expect(stat).toBeLessThan(chiSquareLimit(df));
     }
+  });
+
+  it('matches the exact pmf at a grid release variance (s^2 a multiple of 2^-32: rationals near 2^100)', () => {
+    const sScaled = 242_483; // s = 3.7 on the 2^-16 grid
+    const sampler = new DiscreteGaussianSampler(BigInt(sScaled) ** 2n, 2n ** 32n);
+    const bits = new RandomBits(seededNoiseSource(8));
+    const samples = Array.from({ length: 30_000 }, () => sampler.nextNumber(bits));
+    const { stat, df } = chiSquare(samples, exactPmf((sScaled / 2 ** 16) ** 2, 60));
+    expect(stat).toBeLessThan(chiSquareLimit(df));
+    expect(() => new DiscreteGaussianSampler(0n, 1n)).toThrow(/must be a positive fraction/);
   });
 
   it('a wide one (s = 1000) has mean 0 and standard deviation s', () => {
