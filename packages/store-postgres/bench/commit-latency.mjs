@@ -53,7 +53,7 @@ async function measure(name, store) {
   times.sort((a, b) => a - b);
   const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
   console.log(
-    `${name.padEnd(44)} median ${at(0.5).padStart(8)} ms   p90 ${at(0.9).padStart(8)} ms`,
+    `${name.padEnd(46)} median ${at(0.5).padStart(8)} ms   p90 ${at(0.9).padStart(8)} ms`,
   );
 }
 
@@ -65,6 +65,13 @@ try {
   await measure(
     'PGlite, erasure rewrite + scrubWal (default)',
     await openPostgresStore({ dataDir: join(dir, 'a') }, identity, { create: true }),
+  );
+  await measure(
+    'PGlite, rewrite + scrubWal, scrub deferred 1 s',
+    await openPostgresStore({ dataDir: join(dir, 'c') }, identity, {
+      create: true,
+      scrubDelayMs: 1000,
+    }),
   );
   await measure(
     'PGlite, erasure vacuum, no scrubWal',
@@ -82,6 +89,7 @@ try {
       for (const [name, options] of [
         ['server, erasure rewrite (default)', {}],
         ['server, erasure rewrite + scrubWal', { scrubWal: true }],
+        ['server, rewrite, scrub deferred 1 s', { scrubDelayMs: 1000 }],
         ['server, erasure vacuum', { erasure: 'vacuum' }],
       ]) {
         const client = new pg.Client({ host: server.host, port: server.port, user: 'postgres' });

@@ -82,12 +82,29 @@ export interface OpenPostgresStoreOptions {
    */
   readonly scrubWal?: boolean;
   /**
+   * When the scrub (the VACUUM, and the WAL switch with `scrubWal`) runs: 0 (default) in the
+   * erasing call, after its commit, so that the call returns with the bytes gone from the data
+   * files. More: that many milliseconds after the first erasure not yet scrubbed, in the
+   * background, once for all the erasures committed meanwhile. A rewrite costs the whole table
+   * whatever it erases, so a service that erases often spends less on fewer. Erased rows are
+   * unreadable through SQL from their commit on either way; the delay bounds how long their
+   * bytes stay in dead tuples. `scrubPending()` runs a waiting scrub at once, `close()` too, and
+   * a process that stops first leaves the store marked, so that the next open runs it.
+   */
+  readonly scrubDelayMs?: number;
+  /**
    * How long to wait for another session's lock on the store before failing with 'locked'
    * (default 5000 ms). A process killed while it held the store leaves its server session
    * alive until the server notices the closed socket, usually within milliseconds, longer on
    * a loaded machine: a restart after a crash waits that out instead of failing. 0 fails at once.
    */
   readonly lockWaitMs?: number;
+}
+
+/** The store openPostgresStore returns: an ApproximatorStore that can run a deferred scrub now. */
+export interface PostgresApproximatorStore extends ApproximatorStore {
+  /** Runs the scrub that `scrubDelayMs` deferred, if one waits; resolves when it is done. */
+  scrubPending(): Promise<void>;
 }
 
 const LOCK_POLL_MS = 25;
@@ -102,7 +119,7 @@ export function openPostgresStore(
   target: PostgresTarget,
   expected: StoreIdentity,
   options: OpenPostgresStoreOptions = {},
-): Promise<ApproximatorStore> {
+): Promise<PostgresApproximatorStore> {
   return openPostgresStoreWithHook(target, expected, options, undefined);
 }
 
@@ -128,7 +145,7 @@ export async function openPostgresStoreWithHook(
   expected: StoreIdentity,
   options: OpenPostgresStoreOptions,
   hook: CommitHook | undefined,
-): Promise<ApproximatorStore> {
+): Promise<PostgresApproximatorStore> {
   const identity = validateIdentity(expected, 'openPostgresStore');
   const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const erasure = options.erasure ?? 'rewrite';
@@ -139,6 +156,13 @@ export async function openPostgresStoreWithHook(
     throw new StoreError(
       'invalid-argument',
       `openPostgresStore: lockWaitMs must be a finite number of milliseconds >= 0, got ${options.lockWaitMs}`,
+    );
+  }
+  const scrubDelayMs = options.scrubDelayMs ?? 0;
+  if (!(Number.isFinite(scrubDelayMs) && scrubDelayMs >= 0 && scrubDelayMs <= 2 ** 31 - 1)) {
+    throw new StoreError(
+      'invalid-argument',
+      `openPostgresStore: scrubDelayMs must be a number of milliseconds in [0, 2^31 - 1] (0: scrub in the erasing call), got ${scrubDelayMs}`,
     );
   }
   if (erasure !== 'rewrite' && erasure !== 'vacuum') {
@@ -177,7 +201,10 @@ export async function openPostgresStoreWithHook(
     const scrubWal = options.scrubWal ?? driver.kind === 'pglite';
     // A crash between an erasure's commit and its scrub leaves the dead tuples: clear them now.
     if (stored.scrubPending) await scrub(query, schema, erasure, scrubWal);
-    return new PostgresStore({ driver, schema, identity, erasure, scrubWal, release, hook }, state);
+    return new PostgresStore(
+      { driver, schema, identity, erasure, scrubWal, scrubDelayMs, release, hook },
+      state,
+    );
   } catch (error) {
     await driver.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await driver.close().catch(() => undefined);

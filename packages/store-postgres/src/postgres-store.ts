@@ -64,6 +64,12 @@ export interface PostgresStoreConfig {
   readonly identity: StoreIdentity;
   readonly erasure: ErasureMode;
   readonly scrubWal: boolean;
+  /**
+   * 0: the scrub runs in the erasing call, after its commit. More: it runs this many
+   * milliseconds after the first erasure not yet scrubbed, once for every erasure committed
+   * meanwhile (a rewrite's cost is the table's size, not the erasure's).
+   */
+  readonly scrubDelayMs: number;
   /** Releases what the opener holds besides the driver (a data directory's lock file). */
   readonly release: () => Promise<void>;
   readonly hook?: CommitHook | undefined;
@@ -130,6 +136,8 @@ export class PostgresStore implements ApproximatorStore {
   #head: Float32Array | undefined;
   #sortedIds: Int32Array | null;
   #closed = false;
+  /** The deferred scrub's timer, while an erasure waits for it. */
+  #scrubTimer: NodeJS.Timeout | undefined;
   /** Calls run one at a time, in call order: a transaction never interleaves with another. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -316,6 +324,12 @@ export class PostgresStore implements ApproximatorStore {
     this.#closed = true;
     // After the calls already queued.
     await this.#queue.catch(() => undefined);
+    if (this.#scrubTimer !== undefined) {
+      clearTimeout(this.#scrubTimer);
+      this.#scrubTimer = undefined;
+      // Still marked scrub_pending if this fails: the next open retries.
+      await this.#scrubNow('close', undefined).catch(() => undefined);
+    }
     try {
       await this.#driver.query('SELECT pg_advisory_unlock_all()');
     } catch {
@@ -356,8 +370,37 @@ export class PostgresStore implements ApproximatorStore {
     this.#sortedIds = null;
   }
 
-  /** The scrub after a committed erasure; a failure says that the commit stands. */
+  /**
+   * Runs a deferred scrub now, if one is waiting (`scrubDelayMs`): every erasure committed so far
+   * is then cleared from the data files. Resolves at once when nothing waits.
+   */
+  scrubPending(): Promise<void> {
+    return this.#serial('scrubPending', async () => {
+      if (this.#scrubTimer === undefined) return;
+      clearTimeout(this.#scrubTimer);
+      this.#scrubTimer = undefined;
+      await this.#scrubNow('scrubPending', undefined);
+    });
+  }
+
+  /** The scrub after a committed erasure: now, or deferred and shared with later erasures. */
   async #scrubAfter(op: string, entry: DeletionEntry | undefined): Promise<void> {
+    const delay = this.#config.scrubDelayMs;
+    if (delay === 0) {
+      await this.#scrubNow(op, entry);
+      return;
+    }
+    if (this.#scrubTimer !== undefined) return;
+    this.#scrubTimer = setTimeout(() => {
+      // A failure leaves scrub_pending set: the next erasure's scrub, close or open retries.
+      this.scrubPending().catch(() => undefined);
+    }, delay);
+    // A process may exit with a scrub waiting; the next open runs it (scrub_pending).
+    this.#scrubTimer.unref();
+  }
+
+  /** The scrub itself; a failure says that the commit stands. */
+  async #scrubNow(op: string, entry: DeletionEntry | undefined): Promise<void> {
     const { schema, erasure, scrubWal } = this.#config;
     try {
       await scrub(this.#driver.query, schema, erasure, scrubWal);

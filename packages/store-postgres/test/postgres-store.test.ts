@@ -3,6 +3,8 @@ import { serverPresent, startServer, type TestServer } from '@lethe/vitest-confi
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../src/index.js';
+import { openPostgresStoreWithHook } from '../src/open-postgres-store.js';
+import type { CommitStep } from '../src/postgres-store.js';
 import { uniqueRows } from './fixtures/rows.mjs';
 import { filesUnder, tempDataDir } from './helpers.js';
 
@@ -48,8 +50,51 @@ describe('openPostgresStore on PGlite', () => {
       () => openPostgresStore({ dataDir: '/tmp/x' }, identity, { schema: 'Bad-Name' }),
       () => openPostgresStore({ dataDir: '/tmp/x' }, identity, { schema: 'pg_catalog' }),
       () => openPostgresStore({ dataDir: '/tmp/x' }, identity, { erasure: 'shred' as never }),
+      () => openPostgresStore({ dataDir: '/tmp/x' }, identity, { scrubDelayMs: -1 }),
+      () => openPostgresStore({ dataDir: '/tmp/x' }, identity, { scrubDelayMs: Number.NaN }),
     ];
     for (const open of bad) expect((await storeRejection(open())).code).toBe('invalid-argument');
+  });
+});
+
+/** Whether any file in `files` holds the first 64 bytes of a unique test row of `id`. */
+function holdsRow(files: Map<string, Uint8Array>, id: number, d: number): string[] {
+  const needle = Buffer.from(uniqueRows([id], d).buffer).subarray(0, 64);
+  return [...files].filter(([, b]) => Buffer.from(b).indexOf(needle) !== -1).map(([p]) => p);
+}
+
+describe('a deferred scrub (scrubDelayMs) on PGlite', () => {
+  it('runs once for the erasures committed meanwhile, when asked, and leaves no erased byte in any file', async () => {
+    const { dataDir, remove } = await tempDataDir();
+    const steps: CommitStep[] = [];
+    try {
+      const store = await openPostgresStoreWithHook(
+        { dataDir },
+        { ...identity, d: 64 },
+        { create: true, scrubDelayMs: 60_000 },
+        (step) => steps.push(step),
+      );
+      const ids = [0, 1, 2, 3, 4];
+      await store.writeRows(ids, uniqueRows(ids, 64));
+      steps.length = 0;
+      await store.erase([1]);
+      await store.erase([2]);
+      // Both committed, neither scrubbed yet: the calls returned without the rewrite.
+      expect(steps).toEqual(['rows-written', 'committed', 'rows-written', 'committed']);
+      expect(await store.has(1)).toBe(false);
+      await store.scrubPending();
+      expect(steps.filter((s) => s === 'scrubbed')).toHaveLength(1);
+      await store.scrubPending(); // nothing waits: no second scrub
+      expect(steps.filter((s) => s === 'scrubbed')).toHaveLength(1);
+      await store.erase([3]);
+      await store.close(); // runs the waiting scrub
+      expect(steps.filter((s) => s === 'scrubbed')).toHaveLength(2);
+      const files = await filesUnder(dataDir);
+      for (const id of [1, 2, 3]) expect(holdsRow(files, id, 64)).toEqual([]);
+      expect(holdsRow(files, 4, 64).length).toBeGreaterThan(0);
+    } finally {
+      await remove();
+    }
   });
 });
 
@@ -190,5 +235,53 @@ describe.skipIf(!serverPresent)('openPostgresStore on a server (apt package post
       .map(([path]) => path.split('/')[0]);
     expect(holding.length).toBeGreaterThan(0);
     expect(new Set(holding)).toEqual(new Set(['pg_wal']));
+  });
+
+  it('a deferred scrub runs by itself after scrubDelayMs, once for the erasures committed meanwhile', async () => {
+    const db = await database();
+    const client = await db.client();
+    const steps: CommitStep[] = [];
+    let scrubbed: () => void = () => {};
+    const firstScrub = new Promise<void>((resolve) => {
+      scrubbed = resolve;
+    });
+    const store = await openPostgresStoreWithHook(
+      { client },
+      { ...identity, d: 64 },
+      { create: true, scrubDelayMs: 300 },
+      (step) => {
+        steps.push(step);
+        if (step === 'scrubbed') scrubbed();
+      },
+    );
+    const ids = [0, 1, 2, 3];
+    await store.writeRows(ids, uniqueRows(ids, 64));
+    const t0 = performance.now();
+    await store.erase([1]);
+    await store.erase([2]);
+    const pending = await db.client();
+    const marked = await pending.query('SELECT scrub_pending FROM lethe.manifest');
+    expect(marked.rows[0].scrub_pending).toBe(true);
+    expect(steps).not.toContain('scrubbed');
+    await firstScrub;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(steps.filter((s) => s === 'scrubbed')).toHaveLength(1);
+    const cleared = await pending.query('SELECT scrub_pending FROM lethe.manifest');
+    expect(cleared.rows[0].scrub_pending).toBe(false);
+    await store.close();
+    await pending.query('CHECKPOINT');
+    const oid = await pending.query(
+      'SELECT oid::int FROM pg_database WHERE datname = current_database()',
+    );
+    await pending.end();
+    await client.end();
+    // This database's files hold no erased row (the WAL still does: a server's scrub leaves it).
+    const heap = new Map(
+      [...(await filesUnder(server.dataDir))].filter(([path]) =>
+        path.startsWith(`base/${oid.rows[0].oid}/`),
+      ),
+    );
+    for (const id of [1, 2]) expect(holdsRow(heap, id, 64)).toEqual([]);
+    expect(holdsRow(heap, 3, 64).length).toBeGreaterThan(0);
   });
 });
