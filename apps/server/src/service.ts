@@ -53,6 +53,14 @@ export interface ServiceOptions {
   readonly budget?: { readonly epsilon: number; readonly delta: number };
   /** The store's erasure after each commit (see @lethe/store-postgres). Default 'rewrite'. */
   readonly erasure?: ErasureMode;
+  /**
+   * Seconds from a deletion's commit to the store's scrub that clears its vectors' bytes from
+   * the data files (VACUUM FULL, on PGlite also the WAL), once for all the deletions committed
+   * meanwhile. Default 5; 0 scrubs inside each commit. The vectors are unreadable through SQL
+   * from the commit on either way; a rewrite costs the whole table whatever it removes, and on a
+   * Postgres server it runs beside the acknowledgements at their priority.
+   */
+  readonly scrubDelaySeconds?: number;
   /** Ensures a token with this value and the admin scope (otherwise one is made on first start). */
   readonly adminToken?: string;
   /** Progress lines (stderr by default). */
@@ -149,6 +157,15 @@ export class DeletionService {
     let store: WorkerStore | undefined;
     let closeExtra = async () => {};
     const erasure = options.erasure ?? 'rewrite';
+    const scrubDelaySeconds = options.scrubDelaySeconds ?? 5;
+    if (
+      !(Number.isFinite(scrubDelaySeconds) && scrubDelaySeconds >= 0 && scrubDelaySeconds <= 86_400)
+    ) {
+      throw new LetheError(
+        'invalid-argument',
+        `lethe-server: scrubDelaySeconds (--scrub-delay) must be a number of seconds in [0, 86400], got ${scrubDelaySeconds}.`,
+      );
+    }
     // The store runs in a worker thread (see store-worker.ts), on its own PGlite data directory
     // or its own connection to the server, in schema lethe_store.
     // Rows are cached in memory up to 1 GiB (see openStoreInWorker).
@@ -165,6 +182,7 @@ export class DeletionService {
           options: {
             create,
             erasure,
+            scrubDelayMs: Math.round(scrubDelaySeconds * 1000),
             verify: false,
             ...(options.databaseUrl === undefined ? {} : { schema: 'lethe_store' }),
           },

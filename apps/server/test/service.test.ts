@@ -1,10 +1,11 @@
 import { weightsSha256 } from '@lethe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_SCHEMA as S } from '../src/migrations.js';
-import { recover } from '../src/service.js';
+import { DeletionService, recover } from '../src/service.js';
 import {
   ADMIN,
   bearer,
+  blobsModel,
   expectedWeights,
   openTestService,
   type TestService,
@@ -312,6 +313,17 @@ describe('release policies and the budget', () => {
       expect(other.statusCode).toBe(200);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('deletion service options', () => {
+  it('refuses a scrub delay that is not a number of seconds in [0, 86400], before opening anything', async () => {
+    const model = await blobsModel();
+    for (const scrubDelaySeconds of [-1, Number.NaN, 86_401]) {
+      await expect(
+        DeletionService.open({ model, dataDir: '/nonexistent/lethe', scrubDelaySeconds }),
+      ).rejects.toThrow(/scrubDelaySeconds \(--scrub-delay\) must be a number of seconds/);
     }
   });
 });

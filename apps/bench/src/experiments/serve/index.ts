@@ -83,6 +83,12 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       help: 'store erasure after a commit',
       default: 'rewrite',
     },
+    'scrub-delay': {
+      type: 'number',
+      min: 0,
+      help: "seconds from a commit to the store's scrub, once for all commits meanwhile (0: in each commit)",
+      default: '5',
+    },
     ...COMMON_FLAGS,
   },
   resolve(v) {
@@ -98,6 +104,7 @@ About a minute with the MNIST logistic model; --quick (blobs model, short runs) 
       windowRequests: v.number('window-requests') ?? 256,
       windowSeconds: v.number('window-seconds') ?? 1,
       erasure: (v.string('erasure') ?? 'rewrite') as ServeFlags['erasure'],
+      scrubDelaySeconds: v.number('scrub-delay') ?? 5,
       backend: v.string('backend'),
       quick,
     };

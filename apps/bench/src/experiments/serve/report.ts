@@ -39,7 +39,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
       ],
       ['application: noise + certificate', ms(a.releaseP50Ms), ms(a.releaseP99Ms)],
       [
-        `application: store commit (erasure ${flags.erasure})`,
+        `application: store commit (erasure ${flags.erasure}, ${flags.scrubDelaySeconds > 0 ? `scrub within ${flags.scrubDelaySeconds} s, not timed here` : 'scrub included'})`,
         ms(a.commitP50Ms),
         ms(a.commitP99Ms),
       ],
@@ -54,7 +54,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
   const markdown = `# serve: the deletion service under load
 
 ${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered (paced), then ${flags.seconds} s saturated (autocannon)` : ''};
-policy ${flags.policy}${flags.policy === 'window' ? ` (${flags.windowRequests} requests or ${flags.windowSeconds} s)` : ''}; erasure ${flags.erasure}.
+policy ${flags.policy}${flags.policy === 'window' ? ` (${flags.windowRequests} requests or ${flags.windowSeconds} s)` : ''}; erasure ${flags.erasure}, ${flags.scrubDelaySeconds > 0 ? `scrubbed at most ${flags.scrubDelaySeconds} s after a commit, once for all commits meanwhile` : 'scrubbed inside each commit'}.
 Durability: ${m.durable}.
 
 ${table}

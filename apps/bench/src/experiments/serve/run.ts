@@ -23,6 +23,8 @@ export interface ServeFlags {
   readonly windowRequests: number;
   readonly windowSeconds: number;
   readonly erasure: 'rewrite' | 'vacuum';
+  /** Seconds from a commit to the store's scrub (0: inside each commit). */
+  readonly scrubDelaySeconds: number;
   readonly backend: string | undefined;
   readonly quick: boolean;
 }
@@ -170,6 +172,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
       ...(databaseUrl === undefined ? { dataDir: dir } : { databaseUrl }),
       adminToken: ADMIN,
       erasure: flags.erasure,
+      scrubDelaySeconds: flags.scrubDelaySeconds,
       policy:
         flags.policy === 'online'
           ? { kind: 'online' }
