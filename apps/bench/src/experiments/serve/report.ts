@@ -8,7 +8,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
   const table = markdownTable(
     ['route', 'requests', 'non-2xx', 'req/s', 'p50 ms', 'p99 ms', 'server p50 ms', 'server p99 ms'],
     Object.entries(m.routes).map(([route, r]) => [
-      route === 'delete' ? 'POST /v1/deletions (saturated)' : route,
+      route === 'delete' ? `POST /v1/deletions (${r.load ?? 'saturated'})` : route,
       r.requests,
       r.non2xx + r.errors,
       r.throughputPerSecond.toFixed(0),
@@ -49,8 +49,9 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
     ['check', 'value'],
     Object.entries(m.checks).map(([k, v]) => [k, String(v)]),
   );
-  const del = m.routes.delete!;
-  const paced = Object.entries(m.routes).find(([k]) => k.includes(' at '))?.[1];
+  // With a fixed rate, `delete` holds that phase and the saturated one has its own key.
+  const paced = flags.rate > 0 ? m.routes.delete : undefined;
+  const del = m.routes['POST /v1/deletions saturated'] ?? m.routes.delete!;
   const markdown = `# serve: the deletion service under load
 
 ${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered (paced), then ${flags.seconds} s saturated (autocannon)` : ''};

@@ -30,6 +30,8 @@ export interface ServeFlags {
 }
 
 export interface RouteResult {
+  /** How the load was offered: open loop at a fixed rate, or saturated. */
+  readonly load?: string;
   readonly requests: number;
   readonly non2xx: number;
   readonly errors: number;
@@ -334,10 +336,20 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           ...(r.sendLateP99 === undefined ? {} : { clientSendLateP99Ms: r.sendLateP99 }),
         };
       };
-      routes.delete = summarize('POST /v1/deletions', del);
+      const saturated = {
+        load: `saturated, ${flags.connections} connections`,
+        ...summarize('POST /v1/deletions', del),
+      };
       if (atRate) {
         timings.set('at-rate', atRate.server);
-        routes[`POST /v1/deletions at ${flags.rate}/s`] = summarize('at-rate', atRate.result);
+        // `delete` is the phase the service's goals are about: a fixed offered rate, open loop.
+        routes.delete = {
+          load: `open loop at ${flags.rate}/s`,
+          ...summarize('at-rate', atRate.result),
+        };
+        routes['POST /v1/deletions saturated'] = saturated;
+      } else {
+        routes.delete = saturated;
       }
       if (warmUp) routes[`warm-up at ${flags.rate}/s`] = summarize('warm-up', warmUp);
       for (const [i, [key, path, h]] of reads.entries()) {
