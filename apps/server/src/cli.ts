@@ -20,8 +20,8 @@ const HELP = `lethe-server: an online deletion service (certified unlearning, ex
   --epsilon E --delta D   privacy of each release (default 1, 1e-5)
   --budget-epsilon E      total budget (default 20); --budget-delta D (default 1e-3)
   --erasure MODE          rewrite (default: VACUUM FULL after each commit) or vacuum
-  --scrub-delay SECONDS   the erasure runs at most this long after a deletion's commit, once
-                          for all deletions committed meanwhile (default 5; 0: in each commit)
+  --scrub-delay SECONDS   the store's scrub of erased vectors runs at most this long after a
+                          deletion's commit, once for all deletions meanwhile (default 5; 0: in each commit)
   --rate-limit N          requests per minute per token (default 1200)
 
 The admin token: LETHE_ADMIN_TOKEN, or printed once on the first start.

@@ -218,7 +218,7 @@ const FLOAT_MARGIN = 2 ** -40;
 
 /**
  * N_Z(0, s^2) for one s^2, its constants computed once. A release draws one per weight: the
- * acceptance test's rationals (about 2^100 for a grid release) are reduced once per proposal
+ * acceptance test's rationals (about 2^130 for a grid release) are reduced once per proposal
  * to exp(-1)^q exp(-r/B), and each Bernoulli(r / (B k)) of the series is decided by 52 random
  * bits against a float estimate, with the exact BigInt comparison only where the bits fall
  * within the estimate's error (probability about 2^-39). The decisions are the exact ones; the
@@ -279,7 +279,7 @@ export class DiscreteGaussianSampler {
     const a = abs * this.#tDen - this.#num;
     const a2 = a * a;
     const q = a2 / this.#b;
-    const r = a2 - q * this.#b;
+    const r = a2 % this.#b;
     // exp(-a^2/B) = exp(-1)^q exp(-r/B): q trials of Bernoulli(exp(-1)), then the fraction.
     if (q > TWO_POW_53_BIG) {
       for (let i = 0n; i < q; i++) if (!expMinusNumber(bits, 1, 1)) return false;
