@@ -69,6 +69,7 @@ export {
   type ReleaseMechanism,
 } from './release.js';
 export {
+  type ReleasedWeights,
   removalBoundFor,
   type SoftmaxRemovalBound,
   type SoftmaxRemovalConstants,
@@ -77,6 +78,7 @@ export {
   softmaxRemovalBound,
   softmaxRemovalConstants,
   softmaxRetrain,
+  softmaxUnlearnedWeights,
 } from './removal-bound.js';
 export {
   type SoftmaxRhoBound,

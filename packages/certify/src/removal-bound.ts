@@ -2,9 +2,10 @@
 // without a deletion set would give, for L2-regularised softmax regression, along a recorded run.
 // The derivation, with every inequality and its source, is docs/derivations/removal-bound.md.
 //
-// In short: predict the retrained trajectory by the second-order path w_t + w'_t + w''_t / 2
-// (docs/method.md), replay the retraining exactly for a short prefix where the run is near the
-// edge of stability, and from there carry a bound b_t >= ||retrained_t - predicted_t|| through
+// In short: replay the retraining exactly for a prefix where the run is near the edge of
+// stability; from there predict it by the second-order expansion about the recorded run
+// (docs/method.md's recursions, started from the exact state), and carry a bound
+// b_t >= ||retrained_t - predicted_t|| through
 //   b_{t+1} = rho~_t b_t + ||defect_t||,
 // where defect_t is how far the predicted path is from one exact retraining step taken from it
 // (computed, not bounded) and rho~_t bounds ||I - eta_t H~_t|| for the retained batch's Hessian
@@ -60,7 +61,19 @@ export interface SoftmaxRemovalQuery {
   readonly exactPrefix?: number;
   /** Longer prefixes tried when the bound cannot be carried through a step (default 6 tries). */
   readonly attempts?: number;
+  /**
+   * The unlearned weights the bound is for, as released (for instance w_T plus the sum of the
+   * stored approximators, and the second-order weights). Default: recomputed along the run in
+   * float64 (softmaxUnlearnedWeights; its cost is `releasePasses`, apart from the bound's).
+   */
+  readonly released?: ReleasedWeights;
   readonly onStep?: (done: number, total: number) => void;
+}
+
+/** First-order (w_T + w'_T) and second-order (w_T + w'_T + w''_T / 2) unlearned weights. */
+export interface ReleasedWeights {
+  readonly firstOrder: ArrayLike<number>;
+  readonly secondOrder: ArrayLike<number>;
 }
 
 export interface SoftmaxRemovalBound {
@@ -71,9 +84,10 @@ export interface SoftmaxRemovalBound {
   /** The steps retrained exactly before the bound took over. */
   readonly exactPrefix: number;
   /**
-   * The bound's own prediction of the retrained weights (the second-order path, plus the known
-   * error at the end of the prefix carried by the run's linearisation) and the bound on its
-   * distance to retraining: the tightest estimate here, and what removalBoundFor starts from.
+   * The bound's own prediction of the retrained weights (the second-order expansion about the
+   * recorded run from the exact state at the end of the prefix) and the bound on its distance to
+   * retraining: the tightest estimate here, and what removalBoundFor starts from. When not
+   * certified: the released second-order weights, with an infinite bound.
    */
   readonly predicted: { readonly weights: Float64Array; readonly bound: number };
   /** w_T + w'_T + w''_T / 2 and a bound on its distance to retraining. */
@@ -82,8 +96,10 @@ export interface SoftmaxRemovalBound {
   readonly firstOrder: { readonly weights: Float64Array; readonly bound: number };
   /** The bound on ||retrained_t - predicted_t|| after each step t (NaN before the prefix ends). */
   readonly perStep: Float64Array;
-  /** Batch passes spent (one pass: |B| x d multiply-adds), over every attempt. */
+  /** The bound's batch passes (one pass: |B| x d multiply-adds), over every attempt. */
   readonly passes: number;
+  /** Batch passes spent recomputing the unlearned weights (0 when `released` was given). */
+  readonly releasePasses: number;
   /** Batch passes of one retraining, for comparison (two per step). */
   readonly retrainPasses: number;
 }
@@ -111,8 +127,11 @@ export function softmaxRemovalConstants(
 /**
  * Bounds ||w_T + w'_T + w''_T/2 - w^{-U}_T|| (second order) and ||w_T + w'_T - w^{-U}_T|| (first
  * order) for the deletion set U, where w^{-U} is the exact retraining without U (same batches
- * less U, denominators |B_t|, same clipping). Costs a few retrainings' worth of batch passes:
- * the check it offers is rigorous, not cheap (docs/derivations/removal-bound.md says why).
+ * less U, denominators |B_t|, same clipping). The bound replays the retraining exactly for a
+ * prefix and carries a recursion from there: between one and a few retrainings' worth of batch
+ * passes (`passes`), a rigorous check but not a cheap one (docs/derivations/removal-bound.md says
+ * why). The unlearned weights themselves are taken from `released` when given (the store's), and
+ * otherwise recomputed along the run (`releasePasses`).
  */
 export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalBound {
   const where = 'softmaxRemovalBound';
@@ -132,23 +151,40 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
       `${where}: exactPrefix = ${prefix}; pass a whole number of steps in 0..${run.steps}.`,
     );
   }
+  const recomputed =
+    query.released === undefined ? softmaxUnlearnedWeights(run, query.forget) : undefined;
+  const released = query.released ?? recomputed!;
+  validateReleased(released, run, where);
   const attempts = query.attempts ?? 6;
+  // The exact retraining advances only forwards: a later attempt goes on from where the last
+  // one's prefix ended, so the prefixes of all attempts together cost one replay of the longest.
+  const replay = { step: 0, weights: Float64Array.from(run.step(0).weights) };
   let passes = 0;
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= attempts || prefix === run.steps;
-    // Only the last attempt's weights are returned: an earlier one stops where it is refused.
-    const result = boundFrom(run, constants, forget, prefix, !last, query.onStep);
+    for (; replay.step < prefix; replay.step++) {
+      retrainStep(run, replay.weights, replay.step, forget);
+      passes += 2;
+      query.onStep?.(replay.step + 1, run.steps);
+    }
+    const result = boundFrom(run, constants, forget, prefix, replay.weights, query.onStep);
     passes += result.passes;
     if (result.refusedAt === null || last) {
+      const finite = result.refusedAt === null;
+      // Refused: no prediction reached the end; the released weights stand in, unbounded.
+      const predicted = finite
+        ? { weights: result.predicted, bound: result.bound }
+        : { weights: Float64Array.from(released.secondOrder), bound: Number.POSITIVE_INFINITY };
       return {
-        certified: result.refusedAt === null,
-        ...(result.refusedAt === null ? {} : { refusal: result.refusal }),
+        certified: finite,
+        ...(finite ? {} : { refusal: result.refusal }),
         exactPrefix: prefix,
-        predicted: { weights: result.predicted, bound: result.bound },
-        secondOrder: { weights: result.second, bound: result.secondBound },
-        firstOrder: { weights: result.first, bound: result.firstBound },
+        predicted,
+        secondOrder: withBound(predicted, released.secondOrder),
+        firstOrder: withBound(predicted, released.firstOrder),
         perStep: result.perStep,
         passes,
+        releasePasses: recomputed?.passes ?? 0,
         retrainPasses: 2 * run.steps,
       };
     }
@@ -156,6 +192,70 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
     // attempts reach the calm part of the run.
     const further = Math.max(result.refusedAt - prefix, Math.ceil(run.steps / 16));
     prefix = Math.min(run.steps, result.refusedAt + 1 + further);
+  }
+}
+
+/**
+ * The unlearned weights of a deletion set in float64, recomputed along the recorded run: the
+ * first-order w_T + w'_T (the sum of the set's approximators) and the second-order
+ * w_T + w'_T + w''_T / 2 (docs/method.md). Five or six batch passes per step (`passes`).
+ */
+export function softmaxUnlearnedWeights(
+  run: SoftmaxRun,
+  forget: readonly number[],
+): ReleasedWeights & {
+  readonly firstOrder: Float64Array;
+  readonly secondOrder: Float64Array;
+  readonly passes: number;
+} {
+  const where = 'softmaxUnlearnedWeights';
+  validateRun(run, where);
+  const skip = validateForget(forget, run.y.length, where);
+  const d = run.classes * (run.inputs + 1);
+  const u1 = new Float64Array(d);
+  const u2 = new Float64Array(d);
+  let passes = 0;
+  for (let t = 0; t < run.steps; t++) passes += pathStep(run, t, skip, u1, u2);
+  const firstOrder = new Float64Array(d);
+  const secondOrder = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    firstOrder[i] = run.finalWeights[i]! + u1[i]!;
+    secondOrder[i] = firstOrder[i]! + 0.5 * u2[i]!;
+  }
+  return { firstOrder, secondOrder, passes };
+}
+
+function withBound(
+  predicted: { readonly weights: Float64Array; readonly bound: number },
+  weights: ArrayLike<number>,
+): { readonly weights: Float64Array; readonly bound: number } {
+  return {
+    weights: Float64Array.from(weights),
+    bound: predicted.bound + distance(predicted.weights, weights),
+  };
+}
+
+function validateReleased(released: ReleasedWeights, run: SoftmaxRun, where: string): void {
+  const d = run.classes * (run.inputs + 1);
+  const named = [
+    ['firstOrder', released.firstOrder],
+    ['secondOrder', released.secondOrder],
+  ] as const;
+  for (const [name, v] of named) {
+    if (v.length !== d) {
+      throw new LetheError(
+        'shape-mismatch',
+        `${where}: released.${name} has ${v.length} values, the run has ${d}; pass the unlearned weights in the run's layout.`,
+      );
+    }
+    for (let i = 0; i < d; i++) {
+      if (!Number.isFinite(v[i]!)) {
+        throw new LetheError(
+          'invalid-argument',
+          `${where}: released.${name}[${i}] is ${v[i]}; pass finite weights.`,
+        );
+      }
+    }
   }
 }
 
@@ -190,207 +290,204 @@ interface Attempt {
   /** The bound on ||retrained_T - predicted||. */
   readonly bound: number;
   readonly predicted: Float64Array;
-  readonly second: Float64Array;
-  readonly secondBound: number;
-  readonly first: Float64Array;
-  readonly firstBound: number;
   readonly perStep: Float64Array;
   readonly refusedAt: number | null;
   readonly refusal: string;
   readonly passes: number;
 }
 
+/**
+ * From the exact retraining at step `prefix` to the end: the prediction is the second-order
+ * expansion of retraining about the recorded run from there, w_t + a_t + b_t / 2, where a and b
+ * follow the first- and second-order recursions (the forgotten rows' weight 1 - s, s from 0 to
+ * 1) from a = retrained - w and b = 0 at the prefix, the state moving along the straight line
+ * from w to the retrained weights. At s = 1 that family is the retraining itself, so the
+ * expansion predicts it; the recursion (R) bounds how far it is.
+ */
 function boundFrom(
   run: SoftmaxRun,
   constants: SoftmaxRemovalConstants,
   forget: Set<number>,
   prefix: number,
-  stopOnRefusal: boolean,
+  retrained: Float64Array,
   onStep: ((done: number, total: number) => void) | undefined,
 ): Attempt {
-  const { classes, lambda, clip, y } = run;
+  const { classes, lambda, clip } = run;
   const d = classes * (run.inputs + 1);
-  const u1 = new Float64Array(d); // w'_t: the sum of the first-order approximators
-  const u2 = new Float64Array(d); // w''_t
-  // The known error at the end of the prefix, carried by the run's linearisation: the prediction
-  // restarts from the exact state there instead of drifting from it.
-  const kv = new Float64Array(d);
-  const retrained = Float64Array.from(run.step(0).weights); // exact, during the prefix
+  const w0 = prefix < run.steps ? run.step(prefix).weights : run.finalWeights;
+  const a = Float64Array.from(retrained, (v, i) => v - w0[i]!);
+  const b = new Float64Array(d);
   const perStep = new Float64Array(run.steps + 1).fill(Number.NaN);
-  let bound = Number.NaN;
-  let passes = 0;
-  let refusedAt: number | null = null;
-  let refusal = '';
   const predictedAt = (w: ArrayLike<number>) => {
     const out = new Float64Array(d);
-    for (let i = 0; i < d; i++) out[i] = w[i]! + u1[i]! + 0.5 * u2[i]! + kv[i]!;
+    for (let i = 0; i < d; i++) out[i] = w[i]! + a[i]! + 0.5 * b[i]!;
     return out;
   };
-  for (let t = 0; t < run.steps; t++) {
-    const { eta, batch, weights: w } = run.step(t);
-    const nB = batch.length;
-    if (t === prefix) {
-      const predicted = predictedAt(w);
-      for (let i = 0; i < d; i++) kv[i] = retrained[i]! - predicted[i]!;
-      bound = distance(retrained, predictedAt(w)) + anchorSlack(retrained);
-      perStep[t] = bound;
-    }
+  let bound = distance(retrained, predictedAt(w0)) + anchorSlack(retrained);
+  perStep[prefix] = bound;
+  let passes = 0;
+  for (let t = prefix; t < run.steps; t++) {
+    const { eta, weights: w } = run.step(t);
+    const { batch } = run.step(t);
     const zW = batchLogits(run, w, batch);
     const p = softmaxRows(zW, classes);
-    const z1 = batchLogits(run, u1, batch);
-    const z2 = batchLogits(run, u2, batch);
-    const zk = t >= prefix ? batchLogits(run, kv, batch) : new Float64Array(zW.length);
-    passes += t >= prefix ? 4 : 3;
+    const za = batchLogits(run, a, batch);
+    const zb = batchLogits(run, b, batch);
+    passes += 3;
     // The prediction's logit shift from w_t.
     const zV = new Float64Array(zW.length);
-    for (let i = 0; i < zV.length; i++) zV[i] = z1[i]! + 0.5 * z2[i]! + zk[i]!;
+    for (let i = 0; i < zV.length; i++) zV[i] = za[i]! + 0.5 * zb[i]!;
 
-    // The bounded step (t >= prefix): checks and contraction, from the prediction at step t.
-    let rho = 0;
-    let stepped: Float64Array | null = null;
-    if (t >= prefix && refusedAt === null) {
-      const predicted = predictedAt(w);
-      const zHat = new Float64Array(zW.length);
-      for (let i = 0; i < zHat.length; i++) zHat[i] = zW[i]! + zV[i]!;
-      const gHat = retainedGradient(run, predicted, zHat, batch, forget);
+    // Checks and contraction, from the prediction at step t.
+    const predicted = predictedAt(w);
+    const zHat = new Float64Array(zW.length);
+    for (let i = 0; i < zHat.length; i++) zHat[i] = zW[i]! + zV[i]!;
+    const gHat = retainedGradient(run, predicted, zHat, batch, forget);
+    passes += 1;
+    const gHatNorm = norm(gHat);
+    let mu = segmentCurvature(run, constants.curvature[t]!, p, zV, batch, bound);
+    // The cheap bound on the curvature is loose where many rows' logits move; when it costs
+    // contraction or room below the clipping threshold, prove a smaller value directly on the
+    // segment's own Gram matrix at the prediction (one Cholesky factorisation each).
+    const contracting = (2 - 2 * eta * lambda) / eta;
+    const unclipped = (clip - gHatNorm) / bound - lambda;
+    const targets = [Math.min(contracting, unclipped), contracting].filter(
+      (target) => target > 0 && target < mu,
+    );
+    const rows = targets.length > 0 ? segmentRows(run, batch, forget, bound) : null;
+    for (const target of targets) {
       passes += 1;
-      const gHatNorm = norm(gHat);
-      let mu = segmentCurvature(run, constants.curvature[t]!, p, zV, batch, bound);
-      // The cheap bound on the curvature is loose where many rows' logits move; when it costs
-      // contraction or room below the clipping threshold, prove a smaller value directly on the
-      // segment's own Gram matrix at the prediction (one Cholesky factorisation each).
-      const contracting = (2 - 2 * eta * lambda) / eta;
-      const unclipped = (clip - gHatNorm) / bound - lambda;
-      const targets = [Math.min(contracting, unclipped), contracting].filter(
-        (target) => target > 0 && target < mu,
-      );
-      const rows = targets.length > 0 ? segmentRows(run, batch, forget, bound) : null;
-      for (const target of targets) {
-        passes += 1;
-        if (certifiesDataCurvature(run.x, run.inputs, classes, rows!, predicted, target)) {
-          mu = target;
-          break;
-        }
-      }
-      const smooth = lambda + mu;
-      // Clipping: P(F(w')) - P(F(w^)) = J (F(w') - F(w^)) with J the mean of the projection's
-      // Jacobian on the segment (symmetric, 0 <= J <= I, = I inside the ball), so
-      // I - eta J H~ = (I - eta H~) + eta (I - J) H~, and ||I - J|| is at most the share of the
-      // segment outside the ball: 0 when ||g^|| + smooth b <= C, all of it when g^ is clipped.
-      const outside =
-        gHatNorm > clip ? 1 : Math.max(0, Math.min(1, 1 - (clip - gHatNorm) / (smooth * bound)));
-      rho =
-        Math.max(Math.abs(1 - eta * lambda), Math.abs(1 - eta * smooth)) +
-        eta * smooth * (Number.isNaN(outside) ? 0 : outside);
-      if (!Number.isFinite(rho)) {
-        refusedAt = t;
-        refusal = `step ${t}: the bound is no longer finite (curvature ${mu}); replay further.`;
-        if (stopOnRefusal) break;
-      } else {
-        const scale = gHatNorm > clip ? clip / gHatNorm : 1;
-        stepped = predicted;
-        for (let i = 0; i < d; i++) stepped[i] = predicted[i]! - eta * scale * gHat[i]!;
+      if (certifiesDataCurvature(run.x, run.inputs, classes, rows!, predicted, target)) {
+        mu = target;
+        break;
       }
     }
+    const smooth = lambda + mu;
+    // Clipping: P(F(w')) - P(F(w^)) = J (F(w') - F(w^)) with J the mean of the projection's
+    // Jacobian on the segment (symmetric, 0 <= J <= I, = I inside the ball), so
+    // I - eta J H~ = (I - eta H~) + eta (I - J) H~, and ||I - J|| is at most the share of the
+    // segment outside the ball: 0 when ||g^|| + smooth b <= C, all of it when g^ is clipped.
+    const outside =
+      gHatNorm > clip ? 1 : Math.max(0, Math.min(1, 1 - (clip - gHatNorm) / (smooth * bound)));
+    const rho =
+      Math.max(Math.abs(1 - eta * lambda), Math.abs(1 - eta * smooth)) +
+      eta * smooth * (Number.isNaN(outside) ? 0 : outside);
+    if (!Number.isFinite(rho)) {
+      const refusal = `step ${t}: the bound is no longer finite (curvature ${mu}); replay further.`;
+      return { bound: Number.POSITIVE_INFINITY, predicted, perStep, refusedAt: t, refusal, passes };
+    }
+    const scale = gHatNorm > clip ? clip / gHatNorm : 1;
+    const stepped = predicted;
+    for (let i = 0; i < d; i++) stepped[i] = predicted[i]! - eta * scale * gHat[i]!;
 
-    // The exact retraining step, during the prefix.
-    if (t < prefix) {
-      const zR = batchLogits(run, retrained, batch);
-      const gR = retainedGradient(run, retrained, zR, batch, forget);
-      passes += 2;
-      const gNorm = norm(gR);
-      const scale = gNorm > clip ? clip / gNorm : 1;
-      for (let i = 0; i < d; i++) retrained[i]! -= eta * scale * gR[i]!;
-    }
-
-    // The second-order path: w' and w'' one step on (docs/method.md, second-order recollection).
-    const c1 = new Float64Array(nB * classes);
-    const c2 = new Float64Array(nB * classes);
-    for (let k = 0; k < nB; k++) {
-      const at = k * classes;
-      const s1 = covarianceApply(p, z1, at, classes);
-      const s2 = covarianceApply(p, z2, at, classes);
-      const third = thirdApply(p, z1, at, classes);
-      const forgotten = forget.has(batch[k]!);
-      for (let c = 0; c < classes; c++) {
-        c1[at + c] = s1[c]! / nB;
-        c2[at + c] = (s2[c]! + third[c]! - (forgotten ? 2 * s1[c]! : 0)) / nB;
-      }
-      if (forgotten) {
-        // The forgotten sample's gradient enters w' with the opposite sign: q1 = H w' - (1/|B|) grad l_u.
-        const label = y[batch[k]!]!;
-        for (let c = 0; c < classes; c++) {
-          c1[at + c]! -= (p[at + c]! - (c === label ? 1 : 0)) / nB;
-        }
-      }
-    }
-    const q1 = scaled(u1, lambda);
-    const q2 = scaled(u2, lambda);
-    accumulateOuter(run, q1, c1, batch);
-    accumulateOuter(run, q2, c2, batch);
-    passes += 2;
-    let qk: Float64Array | null = null;
-    if (t >= prefix) {
-      const ck = new Float64Array(nB * classes);
-      for (let k = 0; k < nB; k++) {
-        const s = covarianceApply(p, zk, k * classes, classes);
-        for (let c = 0; c < classes; c++) ck[k * classes + c] = s[c]! / nB;
-      }
-      qk = scaled(kv, lambda);
-      accumulateOuter(run, qk, ck, batch);
-      passes += 1;
-    }
-    const gNorm = constants.gradientNorm[t]!;
-    if (gNorm > clip) {
-      const g = fullGradient(run, w, batch);
-      passes += 1;
-      clipJacobianApply(g, gNorm, clip, q1);
-      clipJacobianApply(g, gNorm, clip, q2);
-      if (qk !== null) clipJacobianApply(g, gNorm, clip, qk);
-    }
-    for (let i = 0; i < d; i++) {
-      u1[i]! -= eta * q1[i]!;
-      u2[i]! -= eta * q2[i]!;
-    }
-    if (qk !== null) for (let i = 0; i < d; i++) kv[i]! -= eta * qk[i]!;
-
-    if (stepped !== null) {
-      const next = predictedAt(t + 1 < run.steps ? run.step(t + 1).weights : run.finalWeights);
-      const defect = distance(stepped, next);
-      bound = (rho * bound + defect) * (1 + ROUNDING_MARGIN);
-      perStep[t + 1] = bound;
-    }
+    passes += pathStep(run, t, forget, a, b, {
+      zW,
+      p,
+      z1: za,
+      z2: zb,
+      gradientNorm: constants.gradientNorm[t]!,
+    });
+    const next = predictedAt(t + 1 < run.steps ? run.step(t + 1).weights : run.finalWeights);
+    bound = (rho * bound + distance(stepped, next)) * (1 + ROUNDING_MARGIN);
+    perStep[t + 1] = bound;
     onStep?.(t + 1, run.steps);
   }
-  if (prefix === run.steps) {
-    // Replayed to the end: the prediction is the retraining itself.
-    const predicted = predictedAt(run.finalWeights);
-    for (let i = 0; i < d; i++) kv[i]! += retrained[i]! - predicted[i]!;
-    bound = distance(retrained, predictedAt(run.finalWeights)) + anchorSlack(retrained);
-    perStep[run.steps] = bound;
-  }
-  // The bound is on the distance to the prediction; the weights a user releases are the
-  // second-order (w_T + w'_T + w''_T/2) and first-order ones, a known distance away from it.
-  const predicted = predictedAt(run.finalWeights);
-  const second = new Float64Array(d);
-  const first = new Float64Array(d);
-  for (let i = 0; i < d; i++) {
-    second[i] = run.finalWeights[i]! + u1[i]! + 0.5 * u2[i]!;
-    first[i] = run.finalWeights[i]! + u1[i]!;
-  }
-  const finite = refusedAt === null ? bound : Number.POSITIVE_INFINITY;
   return {
-    bound: finite,
-    predicted,
-    second,
-    secondBound: finite + distance(predicted, second),
-    first,
-    firstBound: finite + distance(predicted, first),
+    bound,
+    predicted: predictedAt(run.finalWeights),
     perStep,
-    refusedAt,
-    refusal,
+    refusedAt: null,
+    refusal: '',
     passes,
   };
+}
+
+/** What a caller of pathStep has already computed at step t. */
+interface KnownAtStep {
+  /** Logits of w_t, u1 and u2 on the batch, and softmax(zW). */
+  readonly zW: Float64Array;
+  readonly p: Float64Array;
+  readonly z1: Float64Array;
+  readonly z2: Float64Array;
+  /** ||g_t||, the recorded step's gradient norm (from the run's constants). */
+  readonly gradientNorm: number;
+}
+
+/**
+ * One step of the second-order path (docs/method.md, second-order recollection): the first- and
+ * second-order derivatives u1, u2 of the run in the forgotten rows' weight, one step on, in
+ * place. Returns the batch passes spent.
+ */
+function pathStep(
+  run: SoftmaxRun,
+  t: number,
+  forget: ReadonlySet<number>,
+  u1: Float64Array,
+  u2: Float64Array,
+  known?: KnownAtStep,
+): number {
+  const { classes, lambda, clip, y } = run;
+  const { eta, batch, weights: w } = run.step(t);
+  const nB = batch.length;
+  let passes = 2;
+  const zW = known?.zW ?? batchLogits(run, w, batch);
+  const p = known?.p ?? softmaxRows(zW, classes);
+  const z1 = known?.z1 ?? batchLogits(run, u1, batch);
+  const z2 = known?.z2 ?? batchLogits(run, u2, batch);
+  if (known === undefined) passes += 3;
+  const c1 = new Float64Array(nB * classes);
+  const c2 = new Float64Array(nB * classes);
+  for (let k = 0; k < nB; k++) {
+    const at = k * classes;
+    const s1 = covarianceApply(p, z1, at, classes);
+    const s2 = covarianceApply(p, z2, at, classes);
+    const third = thirdApply(p, z1, at, classes);
+    const forgotten = forget.has(batch[k]!);
+    for (let c = 0; c < classes; c++) {
+      c1[at + c] = s1[c]! / nB;
+      c2[at + c] = (s2[c]! + third[c]! - (forgotten ? 2 * s1[c]! : 0)) / nB;
+    }
+    if (forgotten) {
+      // The forgotten sample's gradient enters u1 with the opposite sign: q1 = H u1 - (1/|B|) grad l_u.
+      const label = y[batch[k]!]!;
+      for (let c = 0; c < classes; c++) {
+        c1[at + c]! -= (p[at + c]! - (c === label ? 1 : 0)) / nB;
+      }
+    }
+  }
+  const q1 = scaled(u1, lambda);
+  const q2 = scaled(u2, lambda);
+  accumulateOuter(run, q1, c1, batch);
+  accumulateOuter(run, q2, c2, batch);
+  // Where the recorded step clipped, the paths go through the clipping map's Jacobian there.
+  if (clip < Number.POSITIVE_INFINITY && (known === undefined || known.gradientNorm > clip)) {
+    const g = retainedGradient(run, w, zW, batch, NONE);
+    const gNorm = norm(g);
+    passes += 1;
+    if (gNorm > clip) {
+      clipJacobianApply(g, gNorm, clip, q1);
+      clipJacobianApply(g, gNorm, clip, q2);
+    }
+  }
+  for (let i = 0; i < u1.length; i++) {
+    u1[i]! -= eta * q1[i]!;
+    u2[i]! -= eta * q2[i]!;
+  }
+  return passes;
+}
+
+/** One exact retraining step without `forget`, in place (two batch passes). */
+function retrainStep(
+  run: SoftmaxRun,
+  w: Float64Array,
+  t: number,
+  forget: ReadonlySet<number>,
+): void {
+  const { eta, batch } = run.step(t);
+  const g = retainedGradient(run, w, batchLogits(run, w, batch), batch, forget);
+  const gNorm = norm(g);
+  const scale = gNorm > run.clip ? run.clip / gNorm : 1;
+  for (let i = 0; i < w.length; i++) w[i]! -= eta * scale * g[i]!;
 }
 
 /**
@@ -588,12 +685,6 @@ export function softmaxRetrain(run: SoftmaxRun, forget: readonly number[]): Floa
   validateRun(run, where);
   const skip = validateForget(forget, run.y.length, where);
   const w = Float64Array.from(run.step(0).weights);
-  for (let t = 0; t < run.steps; t++) {
-    const { eta, batch } = run.step(t);
-    const g = retainedGradient(run, w, batchLogits(run, w, batch), batch, skip);
-    const gNorm = norm(g);
-    const scale = gNorm > run.clip ? run.clip / gNorm : 1;
-    for (let i = 0; i < w.length; i++) w[i]! -= eta * scale * g[i]!;
-  }
+  for (let t = 0; t < run.steps; t++) retrainStep(run, w, t, skip);
   return w;
 }

@@ -7,6 +7,7 @@ import {
   type SoftmaxRun,
   softmaxRemovalBound,
   softmaxRemovalConstants,
+  softmaxUnlearnedWeights,
 } from '../src/index.js';
 import { jacobiEigenvalues, testRandom } from './reference.js';
 
@@ -232,7 +233,49 @@ describe('softmaxRemovalBound', () => {
     const exact = distance(retrained, bound.secondOrder.weights);
     expect(bound.secondOrder.bound).toBeGreaterThanOrEqual(exact);
     expect(bound.secondOrder.bound).toBeLessThan(exact * (1 + 1e-6) + 1e-12);
-    expect(bound.passes).toBeGreaterThan(bound.retrainPasses);
+    // Replaying every step costs exactly one retraining: nothing else is computed.
+    expect(bound.passes).toBe(bound.retrainPasses);
+  });
+
+  it('takes the released weights as given, without recomputing them', () => {
+    const forget = [3, 8, 21];
+    const recomputed = softmaxUnlearnedWeights(full, forget);
+    const own = softmaxRemovalBound({ run: full, constants, forget });
+    expect(own.releasePasses).toBe(recomputed.passes);
+    expect(Array.from(own.secondOrder.weights)).toEqual(Array.from(recomputed.secondOrder));
+    const given = softmaxRemovalBound({ run: full, constants, forget, released: recomputed });
+    expect(given.releasePasses).toBe(0);
+    expect(given.passes).toBe(own.passes);
+    expect(given.predicted.bound).toBe(own.predicted.bound);
+    expect(given.firstOrder.bound).toBe(own.firstOrder.bound);
+    // Float32 weights, as a store holds them, are bounded through their distance to the prediction.
+    const stored = Float32Array.from(recomputed.firstOrder);
+    const asStored = softmaxRemovalBound({
+      run: full,
+      constants,
+      forget,
+      released: { firstOrder: stored, secondOrder: recomputed.secondOrder },
+    });
+    const retrained = sgd(SETTING, p.x, p.y, p.batches, new Set(forget))[p.steps]!;
+    expect(distance(retrained, stored)).toBeLessThanOrEqual(asStored.firstOrder.bound);
+    expect(() =>
+      softmaxRemovalBound({
+        run: full,
+        constants,
+        forget,
+        released: { firstOrder: stored.subarray(1), secondOrder: recomputed.secondOrder },
+      }),
+    ).toThrow(/released.firstOrder has 20 values, the run has 21/);
+    const broken = Float64Array.from(recomputed.secondOrder);
+    broken[4] = Number.NaN;
+    expect(() =>
+      softmaxRemovalBound({
+        run: full,
+        constants,
+        forget,
+        released: { firstOrder: stored, secondOrder: broken },
+      }),
+    ).toThrow(/released.secondOrder\[4\] is NaN/);
   });
 
   it('bounds other weights through the triangle inequality', () => {
