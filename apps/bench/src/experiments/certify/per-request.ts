@@ -56,6 +56,17 @@ export interface PerRequestRecord {
     readonly retrainPasses: number;
   };
   readonly perStep: readonly number[];
+  /**
+   * What a bound carried by stored norms alone would multiply an error by: log10 of the product
+   * of the per-step factors max(|1 - eta_t lambda|, |1 - eta_t (lambda + mu_t)|) (mu_t the run's
+   * certified curvature at w_t), over the whole run and over the forgotten set's exact prefix,
+   * and the steps whose factor exceeds 1.
+   */
+  readonly stepFactors: {
+    readonly log10WholeRun: number;
+    readonly log10Prefix: number;
+    readonly expandingSteps: number;
+  };
   readonly adversarial: {
     readonly sets: number;
     readonly violations: number;
@@ -146,8 +157,30 @@ export function perRequestBound(input: {
       retrainPasses: bound.retrainPasses,
     },
     perStep: Array.from(bound.perStep, (v) => (Number.isFinite(v) ? v : -1)),
+    stepFactors: stepFactors(run, constants, bound.exactPrefix),
     adversarial,
   };
+}
+
+function stepFactors(
+  run: SoftmaxRun,
+  constants: SoftmaxRemovalConstants,
+  prefix: number,
+): PerRequestRecord['stepFactors'] {
+  let whole = 0;
+  let beforePrefix = 0;
+  let expandingSteps = 0;
+  for (let t = 0; t < run.steps; t++) {
+    const { eta } = run.step(t);
+    const factor = Math.max(
+      Math.abs(1 - eta * run.lambda),
+      Math.abs(1 - eta * (run.lambda + constants.curvature[t]!)),
+    );
+    whole += Math.log10(factor);
+    if (t < prefix) beforePrefix += Math.log10(factor);
+    if (factor > 1) expandingSteps++;
+  }
+  return { log10WholeRun: whole, log10Prefix: beforePrefix, expandingSteps };
 }
 
 function measured(bound: number, weights: ArrayLike<number>, exact: Float64Array): OrderBound {
