@@ -69,6 +69,8 @@ export interface PerRequestRecord {
   };
   readonly adversarial: {
     readonly sets: number;
+    /** Sets that differ from every other (some small chosen sets recur by construction). */
+    readonly distinctSets: number;
     readonly violations: number;
     readonly refused: number;
     readonly tightness: {
@@ -213,11 +215,13 @@ function adversarialCheck(
     'clipped-steps',
   ];
   const rows: AdversarialSet[] = [];
+  const distinct = new Set<string>();
   const progress = progressLine(`removal bound: ${count} deletion sets`);
   for (let i = 0; i < count; i++) {
     const kind = kinds[i % kinds.length]!;
     const size = sizes[Math.floor(i / kinds.length) % sizes.length]!;
-    const forget = chooseSet(kind, size, run, rng, byGradient, clippedRows, i);
+    const forget = chooseSet(kind, size, run, rng, byGradient, clippedRows, i, sizes.length);
+    distinct.add([...forget].sort((a, b) => a - b).join(','));
     const bound = softmaxRemovalBound({ run, constants, forget });
     const exact = softmaxRetrain(run, forget);
     rows.push({
@@ -246,6 +250,7 @@ function adversarialCheck(
   };
   return {
     sets: rows.length,
+    distinctSets: distinct.size,
     violations,
     refused: rows.length - certified.length,
     tightness: {
@@ -264,6 +269,7 @@ function chooseSet(
   byGradient: readonly number[],
   clippedRows: readonly number[],
   index: number,
+  sizesCount: number,
 ): number[] {
   const n = run.y.length;
   const sample = (pool: readonly number[]) => {
@@ -277,8 +283,14 @@ function chooseSet(
   switch (kind) {
     case 'random':
       return sample(Array.from({ length: n }, (_, i) => i));
-    case 'largest-gradient':
-      return byGradient.slice(0, size);
+    case 'largest-gradient': {
+      // The first set of each size is the largest gradients themselves; later ones of that size
+      // are drawn from the (r + 1) x size largest, so that repeats are other sets, still extreme.
+      const round = Math.floor(index / (4 * sizesCount));
+      return round === 0
+        ? byGradient.slice(0, size)
+        : sample(byGradient.slice(0, (round + 1) * size));
+    }
     case 'one-class': {
       const label = index % run.classes;
       return sample(Array.from({ length: n }, (_, i) => i).filter((i) => run.y[i] === label));
