@@ -327,8 +327,7 @@ function boundFrom(
   perStep[prefix] = bound;
   let passes = 0;
   for (let t = prefix; t < run.steps; t++) {
-    const { eta, weights: w } = run.step(t);
-    const { batch } = run.step(t);
+    const { eta, batch, weights: w } = run.step(t);
     const zW = batchLogits(run, w, batch);
     const p = softmaxRows(zW, classes);
     const za = batchLogits(run, a, batch);

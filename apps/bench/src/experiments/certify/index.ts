@@ -21,8 +21,8 @@ model, the per-request bound (docs/derivations/removal-bound.md): a rigorous bou
 deletion set's distance to exact retraining, first and second order, released as its own rows
 ('per-request-1', 'per-request-2'), with its tightness and cost, and checked against exact
 retraining over --bound-sets deletion sets of 1 to 300 ids (random, largest gradients, one class,
-samples of clipped steps; about 8 s each here). About 5 minutes on the paper's logistic setting
-(the record's 200 sets: about 30); --quick in seconds.${SETTINGS_HELP}`,
+samples of clipped steps; about 3 s each here). About 3 minutes on the paper's logistic setting
+(the record's 200 sets: about 13); --quick in seconds.${SETTINGS_HELP}`,
   flags: {
     ...TRAINING_FLAGS,
     ...UNLEARNING_FLAGS,
