@@ -298,9 +298,9 @@ interface Attempt {
 
 /**
  * From the exact retraining at step `prefix` to the end: the prediction is the second-order
- * expansion of retraining about the recorded run from there, w_t + a_t + b_t / 2, where a and b
+ * expansion of retraining about the recorded run from there, w_t + a_t + c_t / 2, where a and c
  * follow the first- and second-order recursions (the forgotten rows' weight 1 - s, s from 0 to
- * 1) from a = retrained - w and b = 0 at the prefix, the state moving along the straight line
+ * 1) from a = retrained - w and c = 0 at the prefix, the state moving along the straight line
  * from w to the retrained weights. At s = 1 that family is the retraining itself, so the
  * expansion predicts it; the recursion (R) bounds how far it is.
  */
@@ -316,11 +316,11 @@ function boundFrom(
   const d = classes * (run.inputs + 1);
   const w0 = prefix < run.steps ? run.step(prefix).weights : run.finalWeights;
   const a = Float64Array.from(retrained, (v, i) => v - w0[i]!);
-  const b = new Float64Array(d);
+  const c = new Float64Array(d);
   const perStep = new Float64Array(run.steps + 1).fill(Number.NaN);
   const predictedAt = (w: ArrayLike<number>) => {
     const out = new Float64Array(d);
-    for (let i = 0; i < d; i++) out[i] = w[i]! + a[i]! + 0.5 * b[i]!;
+    for (let i = 0; i < d; i++) out[i] = w[i]! + a[i]! + 0.5 * c[i]!;
     return out;
   };
   let bound = distance(retrained, predictedAt(w0)) + anchorSlack(retrained);
@@ -331,11 +331,11 @@ function boundFrom(
     const zW = batchLogits(run, w, batch);
     const p = softmaxRows(zW, classes);
     const za = batchLogits(run, a, batch);
-    const zb = batchLogits(run, b, batch);
+    const zc = batchLogits(run, c, batch);
     passes += 3;
     // The prediction's logit shift from w_t.
     const zV = new Float64Array(zW.length);
-    for (let i = 0; i < zV.length; i++) zV[i] = za[i]! + 0.5 * zb[i]!;
+    for (let i = 0; i < zV.length; i++) zV[i] = za[i]! + 0.5 * zc[i]!;
 
     // Checks and contraction, from the prediction at step t.
     const predicted = predictedAt(w);
@@ -379,11 +379,11 @@ function boundFrom(
     const stepped = predicted;
     for (let i = 0; i < d; i++) stepped[i] = predicted[i]! - eta * scale * gHat[i]!;
 
-    passes += pathStep(run, t, forget, a, b, {
+    passes += pathStep(run, t, forget, a, c, {
       zW,
       p,
       z1: za,
-      z2: zb,
+      z2: zc,
       gradientNorm: constants.gradientNorm[t]!,
     });
     const next = predictedAt(t + 1 < run.steps ? run.step(t + 1).weights : run.finalWeights);
