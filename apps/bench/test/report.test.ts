@@ -1,7 +1,15 @@
 // The report of the committed results (plus a result of a kind it does not draw and an
 // unreadable one), opened in a real headless Chromium: it renders without console errors or
 // requests, and every plot has visible marks.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,7 +53,16 @@ describe('bench report', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('draws every known kind and lists the others without failing', () => {
-    expect(summary).toMatch(/drawn: verify \d+, compare \d+, certify 1/);
+    // Every committed certify record is drawn (the logistic and the CNN one today).
+    const certifyRecords = readdirSync(docs, { withFileTypes: true }).filter((entry) => {
+      if (!entry.isDirectory()) return false;
+      const path = join(docs, entry.name, 'result.json');
+      return existsSync(path) && JSON.parse(readFileSync(path, 'utf8')).experiment === 'certify';
+    }).length;
+    expect(certifyRecords).toBeGreaterThanOrEqual(2);
+    expect(summary).toMatch(
+      new RegExp(`drawn: verify \\d+, compare \\d+, certify ${certifyRecords},`),
+    );
     expect(summary).toMatch(/kernels 1, ablate \d+, serve \d+, scale 1/);
     expect(summary).toMatch(/listed only .*broken \(.*sweep-x \(sweep\)/);
     expect(summary).toMatch(/ablate-old \(cannot draw it as ablate: /);
