@@ -151,8 +151,7 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
       `${where}: exactPrefix = ${prefix}; pass a whole number of steps in 0..${run.steps}.`,
     );
   }
-  const recomputed =
-    query.released === undefined ? softmaxUnlearnedWeights(run, query.forget) : undefined;
+  const recomputed = query.released === undefined ? unlearnedAlongRun(run, forget) : undefined;
   const released = query.released ?? recomputed!;
   validateReleased(released, run, where);
   const attempts = query.attempts ?? 6;
@@ -200,17 +199,19 @@ export function softmaxRemovalBound(query: SoftmaxRemovalQuery): SoftmaxRemovalB
  * first-order w_T + w'_T (the sum of the set's approximators) and the second-order
  * w_T + w'_T + w''_T / 2 (docs/method.md). Five or six batch passes per step (`passes`).
  */
-export function softmaxUnlearnedWeights(
-  run: SoftmaxRun,
-  forget: readonly number[],
-): ReleasedWeights & {
+export function softmaxUnlearnedWeights(run: SoftmaxRun, forget: readonly number[]): Recomputed {
+  const where = 'softmaxUnlearnedWeights';
+  validateRun(run, where);
+  return unlearnedAlongRun(run, validateForget(forget, run.y.length, where));
+}
+
+interface Recomputed {
   readonly firstOrder: Float64Array;
   readonly secondOrder: Float64Array;
   readonly passes: number;
-} {
-  const where = 'softmaxUnlearnedWeights';
-  validateRun(run, where);
-  const skip = validateForget(forget, run.y.length, where);
+}
+
+function unlearnedAlongRun(run: SoftmaxRun, skip: ReadonlySet<number>): Recomputed {
   const d = run.classes * (run.inputs + 1);
   const u1 = new Float64Array(d);
   const u2 = new Float64Array(d);
@@ -229,10 +230,15 @@ function withBound(
   predicted: { readonly weights: Float64Array; readonly bound: number },
   weights: ArrayLike<number>,
 ): { readonly weights: Float64Array; readonly bound: number } {
-  return {
-    weights: Float64Array.from(weights),
-    bound: predicted.bound + distance(predicted.weights, weights),
-  };
+  return { weights: Float64Array.from(weights), bound: boundThrough(predicted, weights) };
+}
+
+/** ||retrained - v|| <= ||retrained - predicted|| + ||predicted - v|| (triangle inequality). */
+function boundThrough(
+  predicted: { readonly weights: Float64Array; readonly bound: number },
+  weights: ArrayLike<number>,
+): number {
+  return predicted.bound + distance(predicted.weights, weights);
 }
 
 function validateReleased(released: ReleasedWeights, run: SoftmaxRun, where: string): void {
@@ -268,9 +274,7 @@ export function removalBoundFor(bound: SoftmaxRemovalBound, weights: ArrayLike<n
       `removalBoundFor: ${weights.length} weights given, the run has ${predicted.length}.`,
     );
   }
-  let s = 0;
-  for (let i = 0; i < predicted.length; i++) s += (predicted[i]! - weights[i]!) ** 2;
-  return bound.predicted.bound + Math.sqrt(s) * (1 + ROUNDING_MARGIN);
+  return boundThrough(bound.predicted, weights);
 }
 
 /**
@@ -323,7 +327,9 @@ function boundFrom(
     for (let i = 0; i < d; i++) out[i] = w[i]! + a[i]! + 0.5 * c[i]!;
     return out;
   };
-  let bound = distance(retrained, predictedAt(w0)) + anchorSlack(retrained);
+  // The prediction at the current step; stepped in place once its checks are done.
+  let predicted = predictedAt(w0);
+  let bound = distance(retrained, predicted) + anchorSlack(retrained);
   perStep[prefix] = bound;
   let passes = 0;
   for (let t = prefix; t < run.steps; t++) {
@@ -338,7 +344,6 @@ function boundFrom(
     for (let i = 0; i < zV.length; i++) zV[i] = za[i]! + 0.5 * zc[i]!;
 
     // Checks and contraction, from the prediction at step t.
-    const predicted = predictedAt(w);
     const zHat = new Float64Array(zW.length);
     for (let i = 0; i < zHat.length; i++) zHat[i] = zW[i]! + zV[i]!;
     const gHat = retainedGradient(run, predicted, zHat, batch, forget);
@@ -377,7 +382,7 @@ function boundFrom(
     }
     const scale = gHatNorm > clip ? clip / gHatNorm : 1;
     const stepped = predicted;
-    for (let i = 0; i < d; i++) stepped[i] = predicted[i]! - eta * scale * gHat[i]!;
+    for (let i = 0; i < d; i++) stepped[i]! -= eta * scale * gHat[i]!;
 
     passes += pathStep(run, t, forget, a, c, {
       zW,
@@ -389,11 +394,12 @@ function boundFrom(
     const next = predictedAt(t + 1 < run.steps ? run.step(t + 1).weights : run.finalWeights);
     bound = (rho * bound + distance(stepped, next)) * (1 + ROUNDING_MARGIN);
     perStep[t + 1] = bound;
+    predicted = next;
     onStep?.(t + 1, run.steps);
   }
   return {
     bound,
-    predicted: predictedAt(run.finalWeights),
+    predicted,
     perStep,
     refusedAt: null,
     refusal: '',

@@ -181,8 +181,9 @@ function stepFactors(
       Math.abs(1 - eta * run.lambda),
       Math.abs(1 - eta * (run.lambda + constants.curvature[t]!)),
     );
-    whole += Math.log10(factor);
-    if (t < prefix) beforePrefix += Math.log10(factor);
+    const log = Math.log10(factor);
+    whole += log;
+    if (t < prefix) beforePrefix += log;
     if (factor > 1) expandingSteps++;
   }
   return { log10WholeRun: whole, log10Prefix: beforePrefix, expandingSteps };
@@ -223,7 +224,9 @@ function adversarialCheck(
   for (let i = 0; i < count; i++) {
     const kind = kinds[i % kinds.length]!;
     const size = sizes[Math.floor(i / kinds.length) % sizes.length]!;
-    const forget = chooseSet(kind, size, run, rng, byGradient, clippedRows, i, sizes.length);
+    // Each round covers every kind at every size once.
+    const round = Math.floor(i / (kinds.length * sizes.length));
+    const forget = chooseSet(kind, size, run, rng, byGradient, clippedRows, i, round);
     distinct.add([...forget].sort((a, b) => a - b).join(','));
     const bound = softmaxRemovalBound({ run, constants, forget });
     const exact = softmaxRetrain(run, forget);
@@ -276,7 +279,7 @@ function chooseSet(
   byGradient: readonly number[],
   clippedRows: readonly number[],
   index: number,
-  sizesCount: number,
+  round: number,
 ): number[] {
   const n = run.y.length;
   const sample = (pool: readonly number[]) => {
@@ -292,8 +295,7 @@ function chooseSet(
       return sample(Array.from({ length: n }, (_, i) => i));
     case 'largest-gradient': {
       // The first set of each size is the largest gradients themselves; later ones of that size
-      // are drawn from the (r + 1) x size largest, so that repeats are other sets, still extreme.
-      const round = Math.floor(index / (4 * sizesCount));
+      // are drawn from the (round + 1) x size largest, so that repeats are other sets, still extreme.
       return round === 0
         ? byGradient.slice(0, size)
         : sample(byGradient.slice(0, (round + 1) * size));

@@ -1,6 +1,6 @@
 import type { ExperimentOutput } from '../../experiment.js';
 import { markdownTable } from '../../table.js';
-import type { ServeFlags, ServeMeasurement } from './run.js';
+import { SATURATED_DELETE_ROUTE, type ServeFlags, type ServeMeasurement } from './run.js';
 
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
@@ -51,7 +51,7 @@ export function serveOutput(flags: ServeFlags, m: ServeMeasurement): ExperimentO
   );
   // With a fixed rate, `delete` holds that phase and the saturated one has its own key.
   const paced = flags.rate > 0 ? m.routes.delete : undefined;
-  const del = m.routes['POST /v1/deletions saturated'] ?? m.routes.delete!;
+  const del = m.routes[SATURATED_DELETE_ROUTE] ?? m.routes.delete!;
   const markdown = `# serve: the deletion service under load
 
 ${m.model} (n = ${m.n}, d = ${m.d}) on ${m.store}; ${flags.connections} connections, ${flags.seconds} s of deletions${flags.rate > 0 ? ` at ${flags.rate}/s offered (paced), then ${flags.seconds} s saturated (autocannon)` : ''};

@@ -29,6 +29,9 @@ export interface ServeFlags {
   readonly quick: boolean;
 }
 
+/** The saturated phase's key in `routes` when `delete` holds the fixed-rate phase. */
+export const SATURATED_DELETE_ROUTE = 'POST /v1/deletions saturated';
+
 export interface RouteResult {
   /** How the load was offered: open loop at a fixed rate, or saturated. */
   readonly load?: string;
@@ -347,7 +350,7 @@ export async function runServe(flags: ServeFlags): Promise<ServeMeasurement> {
           load: `open loop at ${flags.rate}/s`,
           ...summarize('at-rate', atRate.result),
         };
-        routes['POST /v1/deletions saturated'] = saturated;
+        routes[SATURATED_DELETE_ROUTE] = saturated;
       } else {
         routes.delete = saturated;
       }
